@@ -1,0 +1,1 @@
+"""The chain as a Python library: compile, deploy, sign, send, decode."""

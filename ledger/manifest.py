@@ -1,0 +1,57 @@
+"""The deployment manifest: which code sits at which address on which chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_typing import ChecksumAddress
+from pydantic import BaseModel, ConfigDict
+
+from ledger.artifacts import CompilerInfo
+
+#: In dependency order: each contract's constructor takes the addresses of those before it.
+LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry", "AssignmentRegistry")
+
+
+class ContractDeployment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    address: ChecksumAddress
+    transaction_hash: str
+    block_number: int
+    #: keccak256 of the runtime code with immutables masked (see ContractArtifact.runtime_hash).
+    runtime_hash: str
+    source_hash: str
+
+
+class OfficeRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    participant_id: int
+    certificate_fingerprint: str
+    keys: tuple[ChecksumAddress, ...]
+
+
+class DeploymentManifest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    deployer: ChecksumAddress
+    #: First block of the deployment: where an indexer starts reading logs.
+    block_number: int
+    compiler: CompilerInfo
+    office: OfficeRecord
+    contracts: dict[str, ContractDeployment]
+
+    def address_of(self, name: str) -> ChecksumAddress:
+        return self.contracts[name].address
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.model_dump_json(indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> DeploymentManifest:
+        return cls.model_validate_json(path.read_text())

@@ -1,0 +1,1 @@
+"""Participant side: keys, the Signer protocol and signing."""
