@@ -11,6 +11,11 @@ import {ITypedApprovals} from "./ITypedApprovals.sol";
 /// participant is retired for good. Only the SHA-256 fingerprint of the certificate is on chain;
 /// personal data never is. The office itself is a participant with the OFFICE role: its keys are
 /// the accounts that enrol participants, register rights and decide on recordals.
+///
+/// Each key has one approval nonce for the whole ledger, kept beside its binding: every typed
+/// approval a key signs (a key rotation here, an assignment in the AssignmentRegistry...) names
+/// the key's next nonce and uses it up, so a signature can be used once, and a participant can
+/// void everything it has signed but not yet filed by having any approval filed.
 interface IParticipantRegistry is ITypedApprovals {
     enum ParticipantStatus {
         None,
@@ -26,6 +31,9 @@ interface IParticipantRegistry is ITypedApprovals {
         /// End of the validity of the office-issued certificate (unix seconds); the participant
         /// cannot act after it until the certificate is renewed.
         uint64 certificateNotAfter;
+        /// The first of its keys; kept beside the status so that checking a party's signature
+        /// by this key (the usual case) takes one storage read.
+        address primaryKey;
         /// SHA-256 of the DER encoding of the participant's certificate.
         bytes32 certificateFingerprint;
     }
@@ -82,6 +90,7 @@ interface IParticipantRegistry is ITypedApprovals {
     error ParticipantRegistryInvalidStatus(uint64 participantId, ParticipantStatus status);
     error ParticipantRegistrySelfAction(uint64 participantId);
     error ParticipantRegistryInvalidReason(uint16 reasonCode);
+    error ParticipantRegistryInvalidNonce(address key, uint256 currentNonce);
 
     /// @notice Enrol an identified participant with its roles, certificate and keys (office only).
     function enrol(
@@ -114,6 +123,11 @@ interface IParticipantRegistry is ITypedApprovals {
     /// @notice Replace a lost key without its signature (office only, after re-identification).
     function recoverKey(uint64 participantId, address lostKey, address newKey) external;
 
+    /// @notice Use up a bound key's approval nonce (contracts holding NONCE_CONSUMER_ROLE).
+    /// @return participantId The participant the key is bound to, 0 if none (nothing is used).
+    /// @return active Whether that participant is active.
+    function useNonce(address key, uint256 nonce) external returns (uint64 participantId, bool active);
+
     /// @notice The participant record; status None if unknown.
     function participant(uint64 participantId) external view returns (Participant memory);
 
@@ -122,6 +136,15 @@ interface IParticipantRegistry is ITypedApprovals {
 
     /// @notice The participant a key is bound to (or 0), and whether that participant is active.
     function keyStatus(address key) external view returns (uint64 participantId, bool active);
+
+    /// @notice Whether `key` is bound to `participantId` now, and whether it is active.
+    function checkKey(uint64 participantId, address key)
+        external
+        view
+        returns (bool bound, bool active);
+
+    /// @notice The next approval nonce of a key.
+    function nonces(address key) external view returns (uint256);
 
     /// @notice Whether a key has left its participant and can never be bound again.
     function isRetired(address key) external view returns (bool);

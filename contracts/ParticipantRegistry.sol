@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+
 import {IParticipantRegistry} from "./IParticipantRegistry.sol";
 import {TypedApprovals} from "./TypedApprovals.sol";
 
 /// @title Participant registry
-contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
+contract ParticipantRegistry is IParticipantRegistry, TypedApprovals, AccessControl {
+    /// @notice Contracts that verify typed approvals and use up the signing key's nonce.
+    bytes32 public constant NONCE_CONSUMER_ROLE = keccak256("NONCE_CONSUMER_ROLE");
+
     uint8 public constant ROLE_OFFICE = 1 << 0;
     uint8 public constant ROLE_VALUATOR = 1 << 1;
     uint8 public constant ROLE_REVIEWER = 1 << 2;
@@ -22,10 +27,15 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
         "KeyRotation(uint256 deadline,uint256 chainId,address verifyingContract,uint64 participantId,address currentKey,address newKey,uint256 nonce)"
     );
 
+    /// @dev One slot per key: reading the binding warms the nonce that an approval then bumps.
     struct KeyBinding {
         uint64 participantId;
         bool retired;
+        uint64 nonce;
     }
+
+    /// @notice The office enrolled at deployment; its primary key is recognised in one read.
+    uint64 public immutable FOUNDING_OFFICE_ID;
 
     mapping(uint64 participantId => Participant) private _participants;
     mapping(address key => KeyBinding) private _keys;
@@ -34,9 +44,16 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
     /// @param fingerprint SHA-256 of the office's certificate (its own root or a leaf under it).
     /// @param notAfter End of that certificate's validity.
     /// @param officeKeys The office's first keys.
-    constructor(uint64 officeId, bytes32 fingerprint, uint64 notAfter, address[] memory officeKeys)
-        TypedApprovals("ParticipantRegistry")
-    {
+    /// @param admin Governance account that appoints nonce consumers.
+    constructor(
+        uint64 officeId,
+        bytes32 fingerprint,
+        uint64 notAfter,
+        address[] memory officeKeys,
+        address admin
+    ) TypedApprovals("ParticipantRegistry") {
+        FOUNDING_OFFICE_ID = officeId;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _enrol(officeId, ROLE_OFFICE, fingerprint, notAfter, officeKeys, msg.sender);
     }
 
@@ -124,7 +141,7 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
         _checkBound(rotation.currentKey, rotation.participantId);
         Participant storage p = _participants[rotation.participantId];
         if (!_isActive(p)) revert ParticipantRegistryInvalidStatus(rotation.participantId, p.status);
-        _useCheckedNonce(rotation.currentKey, rotation.nonce);
+        _useNonce(_keys[rotation.currentKey], rotation.currentKey, rotation.nonce);
         _checkSignature(rotation.currentKey, _keyRotationDigest(rotation), signature);
         _replaceKey(rotation.participantId, rotation.currentKey, rotation.newKey);
         emit KeyRotated(rotation.participantId, rotation.currentKey, rotation.newKey, msg.sender);
@@ -145,6 +162,19 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
     }
 
     /// @inheritdoc IParticipantRegistry
+    function useNonce(address key, uint256 nonce)
+        external
+        onlyRole(NONCE_CONSUMER_ROLE)
+        returns (uint64 participantId, bool active)
+    {
+        KeyBinding storage binding = _keys[key];
+        participantId = binding.participantId;
+        if (participantId == 0) return (0, false);
+        _useNonce(binding, key, nonce);
+        active = _isActive(_participants[participantId]);
+    }
+
+    /// @inheritdoc IParticipantRegistry
     function participant(uint64 participantId) external view returns (Participant memory) {
         return _participants[participantId];
     }
@@ -158,6 +188,23 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
     function keyStatus(address key) external view returns (uint64 participantId, bool active) {
         participantId = _keys[key].participantId;
         active = participantId != 0 && _isActive(_participants[participantId]);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function checkKey(uint64 participantId, address key)
+        external
+        view
+        returns (bool bound, bool active)
+    {
+        Participant storage p = _participants[participantId];
+        bound = participantId != 0
+            && (p.primaryKey == key || _keys[key].participantId == participantId);
+        active = bound && _isActive(p);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function nonces(address key) external view returns (uint256) {
+        return _keys[key].nonce;
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -212,6 +259,7 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
         p.status = ParticipantStatus.Active;
         p.roles = roles;
         p.certificateNotAfter = notAfter;
+        p.primaryKey = keys[0];
         p.certificateFingerprint = fingerprint;
         for (uint256 i = 0; i < keys.length; ++i) {
             _bind(keys[i], participantId);
@@ -221,7 +269,17 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
 
     function _replaceKey(uint64 participantId, address oldKey, address newKey) private {
         _bind(newKey, participantId);
-        _keys[oldKey] = KeyBinding({participantId: 0, retired: true});
+        KeyBinding storage old = _keys[oldKey];
+        old.participantId = 0;
+        old.retired = true;
+        Participant storage p = _participants[participantId];
+        if (p.primaryKey == oldKey) p.primaryKey = newKey;
+    }
+
+    function _useNonce(KeyBinding storage binding, address key, uint256 nonce) private {
+        uint64 current = binding.nonce;
+        if (nonce != current) revert ParticipantRegistryInvalidNonce(key, current);
+        binding.nonce = current + 1;
     }
 
     function _bind(address key, uint64 participantId) private {
@@ -256,10 +314,15 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals {
         }
     }
 
+    /// @dev Every recordal asks this; the founding office's primary key (the relayer's, as a
+    /// rule) is answered from the office's own record without the key index.
     function _isOffice(address account) private view returns (bool) {
-        uint64 participantId = _keys[account].participantId;
-        if (participantId == 0) return false;
-        Participant storage p = _participants[participantId];
+        Participant storage p = _participants[FOUNDING_OFFICE_ID];
+        if (p.primaryKey != account) {
+            uint64 participantId = _keys[account].participantId;
+            if (participantId == 0) return false;
+            p = _participants[participantId];
+        }
         return p.roles & ROLE_OFFICE != 0 && _isActive(p);
     }
 

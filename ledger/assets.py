@@ -1,4 +1,4 @@
-"""Typed client of the IPAssetRegistry contract, and how a right's id is computed."""
+"""Typed client of the IPAssetRegistry contract: rights, their status, assignment recordals."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ from eth_utils import keccak
 
 from ledger.codec import converter, record_converter
 from ledger.contract import ContractClient, Recorded
-from ledger.events import AssetRegistered, AssetStatusChanged, OwnershipTransferred, all_of, only
-from ledger.types import Asset, AssetInput, AssetKind, AssetStatus, Share
-
-CONVEYANCER_ROLE = keccak(text="CONVEYANCER_ROLE")
+from ledger.events import (
+    AssetRegistered,
+    AssetStatusChanged,
+    AssignmentFiled,
+    AssignmentRegistered,
+    AssignmentRejected,
+    all_of,
+    only,
+)
+from ledger.participants import ParticipantRegistryClient
+from ledger.typed_data import Assignment, Domain
+from ledger.types import Asset, AssetInput, AssetKind, AssetStatus, AssignmentRecord, Share, SignedBy
 
 _asset = record_converter(Asset)
+_assignment_record = record_converter(AssignmentRecord)
 _shares = converter(tuple[Share, ...])
 _NUMBER_NOISE = re.compile(r"[\s,]")
 
@@ -52,19 +61,25 @@ class IPAssetRegistryClient(ContractClient):
         receipt, events = self._send("setAssetStatus", asset_id, status, reason_code)
         return Recorded(only(events, AssetStatusChanged), events, receipt)
 
-    def transfer_share(
-        self, asset_id: bytes, from_: int, to: int, bps: int, recordal: bytes
-    ) -> Recorded[OwnershipTransferred]:
-        """Move a share directly (conveyancer contracts only: refused for anyone else)."""
-        receipt, events = self._send("transferShare", asset_id, from_, to, bps, recordal)
-        return Recorded(only(events, OwnershipTransferred), events, receipt)
+    def file_assignment(
+        self, assignment: Assignment, signatures: Sequence[SignedBy]
+    ) -> Recorded[AssignmentFiled]:
+        """File a signed assignment: assignor's signature first, assignee's second, co-owners'."""
+        receipt, events = self._send("fileAssignment", assignment, list(signatures))
+        return Recorded(only(events, AssignmentFiled), events, receipt)
 
-    def grant_role(self, role: bytes, account: ChecksumAddress) -> Recorded[None]:
-        receipt, events = self._send("grantRole", role, account)
-        return Recorded(None, events, receipt)
+    def register_assignment(
+        self, assignment: Assignment, signers: Sequence[ChecksumAddress]
+    ) -> Recorded[AssignmentRegistered]:
+        """Register a filed assignment; `signers` as filed (`AssignmentFiled.signers`)."""
+        receipt, events = self._send("registerAssignment", assignment, list(signers))
+        return Recorded(only(events, AssignmentRegistered), events, receipt)
 
-    def has_role(self, role: bytes, account: ChecksumAddress) -> bool:
-        return typing.cast(bool, self._call("hasRole", role, account))
+    def reject_assignment(
+        self, assignment_id: bytes, reason_code: int
+    ) -> Recorded[AssignmentRejected]:
+        receipt, events = self._send("rejectAssignment", assignment_id, reason_code)
+        return Recorded(only(events, AssignmentRejected), events, receipt)
 
     def asset_id_of(self, jurisdiction: bytes, kind: AssetKind, number: str) -> bytes:
         return typing.cast(bytes, self._call("assetIdOf", jurisdiction, kind, number))
@@ -81,3 +96,38 @@ class IPAssetRegistryClient(ContractClient):
 
     def is_in_force(self, asset_id: bytes) -> bool:
         return typing.cast(bool, self._call("isInForce", asset_id))
+
+    def assignment(self, assignment_id: bytes) -> AssignmentRecord:
+        """The record of an assignment; status NONE if it was never filed."""
+        record = self._call("assignment", assignment_id)
+        return typing.cast(AssignmentRecord, _assignment_record(record))
+
+    def assignment_digest(self, assignment: Assignment) -> bytes:
+        return typing.cast(bytes, self._call("assignmentDigest", assignment))
+
+    def build_assignment(
+        self,
+        participants: ParticipantRegistryClient,
+        *,
+        asset_id: bytes,
+        assignor: int,
+        assignee: int,
+        share_bps: int,
+        terms_hash: bytes,
+        assignor_key: ChecksumAddress,
+        deadline: int,
+    ) -> tuple[Domain, Assignment]:
+        """An assignment for the parties to sign, with the assignor key's next nonce."""
+        domain = self.domain()
+        assignment = Assignment(
+            deadline=deadline,
+            chain_id=domain.chain_id,
+            verifying_contract=domain.verifying_contract,
+            asset_id=asset_id,
+            assignor=assignor,
+            assignee=assignee,
+            share_bps=share_bps,
+            terms_hash=terms_hash,
+            nonce=participants.nonce_of(assignor_key),
+        )
+        return domain, assignment

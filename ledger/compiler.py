@@ -32,7 +32,7 @@ class CompilerSettings:
 
     #: Newest EVM that Besu supports on QBFT; anvil runs with the same hardfork in tests.
     evm_version: str = "shanghai"
-    optimizer_runs: int = 200
+    optimizer_runs: int = 10_000
     #: The IR pipeline: no stack-too-deep on wide events, and smaller code.
     via_ir: bool = True
 

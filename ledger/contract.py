@@ -76,3 +76,15 @@ class ContractClient:
             return typing.cast(
                 object, self._contract.functions[function](*[to_abi(a) for a in args]).call()
             )
+
+
+class AccessControlled(ContractClient):
+    """A client of a contract with OpenZeppelin AccessControl roles."""
+
+    def grant_role(self, role: bytes, account: ChecksumAddress) -> Recorded[None]:
+        """Grant `role` (governance admin only)."""
+        receipt, events = self._send("grantRole", role, account)
+        return Recorded(None, events, receipt)
+
+    def has_role(self, role: bytes, account: ChecksumAddress) -> bool:
+        return typing.cast(bool, self._call("hasRole", role, account))

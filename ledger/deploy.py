@@ -10,13 +10,12 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 
 from ledger.artifacts import ArtifactSet, ContractArtifact
-from ledger.assets import CONVEYANCER_ROLE, IPAssetRegistryClient
-from ledger.assignments import AssignmentRegistryClient
+from ledger.assets import IPAssetRegistryClient
 from ledger.backends.base import ChainBackend
 from ledger.chain import Chain
 from ledger.errors import LedgerError
 from ledger.manifest import LEDGER_CONTRACTS, ContractDeployment, DeploymentManifest, OfficeRecord
-from ledger.participants import ParticipantRegistryClient
+from ledger.participants import NONCE_CONSUMER_ROLE, ParticipantRegistryClient
 from wallets.signer import Signer
 
 
@@ -42,7 +41,6 @@ class Ledger:
     manifest: DeploymentManifest
     participants: ParticipantRegistryClient
     assets: IPAssetRegistryClient
-    assignments: AssignmentRegistryClient
 
     def connect(self, sender: Signer) -> Ledger:
         """The same clients, sending with `sender`."""
@@ -51,7 +49,6 @@ class Ledger:
             self.manifest,
             self.participants.connect(sender),
             self.assets.connect(sender),
-            self.assignments.connect(sender),
         )
 
 
@@ -80,9 +77,6 @@ def open_ledger(
         assets=IPAssetRegistryClient(
             chain, address("IPAssetRegistry"), artifacts.get("IPAssetRegistry").abi, sender
         ),
-        assignments=AssignmentRegistryClient(
-            chain, address("AssignmentRegistry"), artifacts.get("AssignmentRegistry").abi, sender
-        ),
     )
 
 
@@ -109,7 +103,7 @@ def deploy_ledger(
 ) -> Ledger:
     """Deploy the contract set in dependency order and wire it; return clients over it.
 
-    The deployer becomes the governance admin of the asset registry (it appoints conveyancers);
+    The deployer becomes the governance admin (it appoints the contracts that use key nonces);
     hand that role to the office's governance account afterwards if it is another key.
     """
     chain = Chain(backend, (artifacts.get(name).abi for name in LEDGER_CONTRACTS))
@@ -122,14 +116,10 @@ def deploy_ledger(
             office.certificate_fingerprint,
             office.certificate_not_after,
             list(office.keys),
+            deployer.address,
         ],
     )
-    assets = deploy_contract(
-        chain, deployer, artifacts.get("IPAssetRegistry"), [participants.address, deployer.address]
-    )
-    assignments = deploy_contract(
-        chain, deployer, artifacts.get("AssignmentRegistry"), [participants.address, assets.address]
-    )
+    assets = deploy_contract(chain, deployer, artifacts.get("IPAssetRegistry"), [participants.address])
     manifest = DeploymentManifest(
         chain_id=backend.chain_id,
         deployer=deployer.address,
@@ -140,14 +130,10 @@ def deploy_ledger(
             certificate_fingerprint="0x" + office.certificate_fingerprint.hex(),
             keys=office.keys,
         ),
-        contracts={
-            "ParticipantRegistry": participants,
-            "IPAssetRegistry": assets,
-            "AssignmentRegistry": assignments,
-        },
+        contracts={"ParticipantRegistry": participants, "IPAssetRegistry": assets},
     )
     ledger = open_ledger(backend, manifest, artifacts, deployer)
-    ledger.assets.grant_role(CONVEYANCER_ROLE, assignments.address)
+    ledger.participants.grant_role(NONCE_CONSUMER_ROLE, assets.address)
     return ledger
 
 

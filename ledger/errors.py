@@ -123,13 +123,6 @@ class ApprovalInvalidSignature(Forbidden):
     digest: bytes
 
 
-class InvalidAccountNonce(Conflict):
-    """OpenZeppelin Nonces: the signature was made for another nonce (a replay, or stale)."""
-
-    account: ChecksumAddress
-    current_nonce: int
-
-
 class AccessControlUnauthorizedAccount(Forbidden):
     account: ChecksumAddress
     needed_role: bytes
@@ -210,6 +203,13 @@ class ParticipantRegistryInvalidReason(Refused):
     reason_code: int
 
 
+class ParticipantRegistryInvalidNonce(Conflict):
+    """The approval names another nonce than the key's next one: a replay, or made stale."""
+
+    key: ChecksumAddress
+    current_nonce: int
+
+
 # --- IPAssetRegistry ---
 
 
@@ -274,90 +274,65 @@ class IPAssetRegistryInvalidReason(Refused):
     reason_code: int
 
 
-class IPAssetRegistryShareTooLow(Refused):
-    asset_id: bytes
-    participant_id: int
-    held: int
-    asked: int
-
-
-class IPAssetRegistryInvalidTransfer(Refused):
-    asset_id: bytes
-    from_: int
-    to: int
-    bps: int
-
-
-# --- AssignmentRegistry ---
-
-
-class AssignmentRegistryNotOffice(Forbidden):
-    caller: ChecksumAddress
-
-
-class AssignmentRegistryAlreadyFiled(Conflict):
+class IPAssetRegistryAssignmentAlreadyFiled(Conflict):
     assignment_id: bytes
     status: AssignmentStatus
 
 
-class AssignmentRegistryNotFiled(Conflict):
+class IPAssetRegistryAssignmentNotFiled(Conflict):
     assignment_id: bytes
     status: AssignmentStatus
 
 
-class AssignmentRegistrySignersMismatch(Refused):
+class IPAssetRegistrySignersMismatch(Refused):
     assignment_id: bytes
 
 
-class AssignmentRegistryInvalidShare(Refused):
+class IPAssetRegistryInvalidShare(Refused):
     share_bps: int
 
 
-class AssignmentRegistrySameParty(Refused):
+class IPAssetRegistrySameParty(Refused):
     participant_id: int
 
 
-class AssignmentRegistryMissingSignature(Refused):
+class IPAssetRegistryMissingSignature(Refused):
     count: int
 
 
-class AssignmentRegistryWrongSigner(Forbidden):
+class IPAssetRegistryWrongSigner(Forbidden):
+    """A signature is by a key that is not (or no longer) bound to the party it stands for."""
+
     signer: ChecksumAddress
     expected: int
     bound_to: int
 
 
-class AssignmentRegistryPartyNotActive(Refused):
+class IPAssetRegistryPartyNotActive(Refused):
     participant_id: int
 
 
-class AssignmentRegistryUnknownAsset(NotFound):
-    asset_id: bytes
-
-
-class AssignmentRegistryRightNotInForce(Refused):
+class IPAssetRegistryRightNotInForce(Refused):
     asset_id: bytes
     status: AssetStatus
 
 
-class AssignmentRegistryShareTooHigh(Refused):
+class IPAssetRegistryShareTooHigh(Refused):
     asset_id: bytes
     held: int
     asked: int
 
 
-class AssignmentRegistryMissingConsent(Refused):
+class IPAssetRegistryMissingConsent(Refused):
+    """A co-owner of the right has not signed the assignment."""
+
     asset_id: bytes
     co_owner: int
 
 
-class AssignmentRegistryUnexpectedSigner(Refused):
+class IPAssetRegistryUnexpectedSigner(Refused):
     signer: ChecksumAddress
     participant_id: int
-
-
-class AssignmentRegistryInvalidReason(Refused):
-    reason_code: int
 
 
 _ERROR_STRING = function_signature_to_4byte_selector("Error(string)")

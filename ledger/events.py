@@ -126,20 +126,6 @@ class AssetStatusChanged:
 
 
 @dataclass(frozen=True)
-class OwnershipTransferred:
-    asset_id: bytes
-    from_: int
-    to: int
-    bps: int
-    owners: tuple[Share, ...]
-    recordal: bytes
-    conveyancer: ChecksumAddress
-
-
-# --- AssignmentRegistry ---
-
-
-@dataclass(frozen=True)
 class AssignmentFiled:
     assignment_id: bytes
     asset_id: bytes
@@ -157,6 +143,7 @@ class AssignmentFiled:
 class AssignmentRegistered:
     assignment_id: bytes
     asset_id: bytes
+    owners: tuple[Share, ...]
     office: ChecksumAddress
 
 
@@ -207,7 +194,6 @@ Event = (
     | KeyRecovered
     | AssetRegistered
     | AssetStatusChanged
-    | OwnershipTransferred
     | AssignmentFiled
     | AssignmentRegistered
     | AssignmentRejected

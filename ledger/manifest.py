@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from ledger.artifacts import CompilerInfo
 
 #: In dependency order: each contract's constructor takes the addresses of those before it.
-LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry", "AssignmentRegistry")
+LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry")
 
 
 class ContractDeployment(BaseModel):

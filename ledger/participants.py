@@ -6,9 +6,10 @@ import typing
 from collections.abc import Sequence
 
 from eth_typing import ChecksumAddress
+from eth_utils import keccak
 
 from ledger.codec import record_converter
-from ledger.contract import ContractClient, Recorded
+from ledger.contract import AccessControlled, Recorded
 from ledger.events import (
     CertificateRenewed,
     KeyRecovered,
@@ -26,8 +27,10 @@ from ledger.types import Participant, Role
 
 _participant = record_converter(Participant)
 
+NONCE_CONSUMER_ROLE = keccak(text="NONCE_CONSUMER_ROLE")
 
-class ParticipantRegistryClient(ContractClient):
+
+class ParticipantRegistryClient(AccessControlled):
     CONTRACT_NAME = "ParticipantRegistry"
 
     def enrol(
@@ -86,9 +89,14 @@ class ParticipantRegistryClient(ContractClient):
         return typing.cast(int, self._call("participantOf", key))
 
     def key_status(self, key: ChecksumAddress) -> tuple[int, bool]:
-        """The participant a key is bound to (0 if none) and whether it is active."""
+        """The participant a key is bound to (0 if none) and whether that participant is active."""
         participant_id, active = typing.cast(tuple[int, bool], self._call("keyStatus", key))
         return participant_id, active
+
+    def check_key(self, participant_id: int, key: ChecksumAddress) -> tuple[bool, bool]:
+        """Whether `key` is bound to the participant now, and whether it is active."""
+        bound, active = typing.cast(tuple[bool, bool], self._call("checkKey", participant_id, key))
+        return bound, active
 
     def is_retired(self, key: ChecksumAddress) -> bool:
         return typing.cast(bool, self._call("isRetired", key))
@@ -103,7 +111,13 @@ class ParticipantRegistryClient(ContractClient):
         return typing.cast(bytes, self._call("keyRotationDigest", rotation))
 
     def nonce_of(self, key: ChecksumAddress) -> int:
+        """The key's next approval nonce; every typed approval it signs, in any contract, uses it."""
         return typing.cast(int, self._call("nonces", key))
+
+    def use_nonce(self, key: ChecksumAddress, nonce: int) -> Recorded[None]:
+        """Use up a key's nonce directly (nonce consumer contracts only: refused for others)."""
+        receipt, events = self._send("useNonce", key, nonce)
+        return Recorded(None, events, receipt)
 
     def transaction_allowed(
         self,

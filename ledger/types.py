@@ -66,6 +66,7 @@ class Participant:
     status: ParticipantStatus
     roles: Role
     certificate_not_after: int
+    primary_key: ChecksumAddress
     certificate_fingerprint: bytes
 
 
