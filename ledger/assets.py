@@ -105,6 +105,10 @@ class IPAssetRegistryClient(ContractClient):
     def assignment_digest(self, assignment: Assignment) -> bytes:
         return typing.cast(bytes, self._call("assignmentDigest", assignment))
 
+    def check_assignment(self, assignment: Assignment, signers: Sequence[ChecksumAddress]) -> None:
+        """Examine an assignment as registration would now; raise the first refusal."""
+        self._call("checkAssignment", assignment, list(signers))
+
     def build_assignment(
         self,
         participants: ParticipantRegistryClient,

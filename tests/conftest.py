@@ -1,0 +1,132 @@
+"""Shared fixtures: compiled contracts, chains (in-process and anvil), a deployed ledger.
+
+Contract behaviour runs on both backends: the in-process py-evm chain and an anvil node started
+from node_modules. Each backend gets one deployment per session; every test runs between a
+snapshot and a revert, so tests share nothing and may run in any order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.artifacts import ArtifactSet
+from ledger.backends.anvil import AnvilNode, AnvilUnavailable
+from ledger.backends.base import ChainBackend
+from ledger.backends.embedded import EmbeddedBackend
+from ledger.compiler import Toolchain, compile_sources
+from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
+from ledger.types import Role
+from wallets.signer import LocalSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+YEAR = 365 * 24 * 3600
+
+OFFICE_ID = 1
+ACME_ID = 10  # a company
+BETA_ID = 11  # another company
+UNIVERSITY_ID = 12
+BANK_ID = 13
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> ArtifactSet:
+    return compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+
+
+def _start_anvil() -> AnvilNode:
+    try:
+        return AnvilNode(chain_id=31_337).start()
+    except AnvilUnavailable as exc:
+        if IN_CI:  # CI must run the anvil suite, never skip it
+            raise
+        pytest.skip(f"anvil not installed: {exc}")
+
+
+@pytest.fixture(scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
+def backend(request: pytest.FixtureRequest) -> Iterator[ChainBackend]:
+    if request.param == "embedded":
+        chain: ChainBackend = EmbeddedBackend()
+        yield chain
+        chain.close()
+        return
+    node = _start_anvil()
+    try:
+        chain = node.backend()
+        yield chain
+        chain.close()
+    finally:
+        node.stop()
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The deployed ledger and the keys of the people in the tests."""
+
+    ledger: Ledger
+    office: LocalSigner
+    acme: LocalSigner
+    beta: LocalSigner
+    university: LocalSigner
+    bank: LocalSigner
+    outsider: LocalSigner  # a key bound to nobody
+
+    def now(self) -> int:
+        return int(self.ledger.chain.backend.w3.eth.get_block("latest")["timestamp"])
+
+
+def fingerprint(label: str) -> bytes:
+    """A stand-in certificate fingerprint: SHA-256 of a label."""
+    return hashlib.sha256(label.encode()).digest()
+
+
+@pytest.fixture(scope="session")
+def deployed(backend: ChainBackend, artifacts: ArtifactSet) -> Parties:
+    office = LocalSigner.generate()
+    now = int(backend.w3.eth.get_block("latest")["timestamp"])
+    ledger = deploy_ledger(
+        backend,
+        office,
+        artifacts,
+        OfficeBootstrap(OFFICE_ID, fingerprint("office"), now + 10 * YEAR, (office.address,)),
+    )
+    parties = Parties(
+        ledger=ledger,
+        office=office,
+        acme=LocalSigner.generate(),
+        beta=LocalSigner.generate(),
+        university=LocalSigner.generate(),
+        bank=LocalSigner.generate(),
+        outsider=LocalSigner.generate(),
+    )
+    for participant_id, signer, roles in [
+        (ACME_ID, parties.acme, Role.PARTICIPANT),
+        (BETA_ID, parties.beta, Role.PARTICIPANT),
+        (UNIVERSITY_ID, parties.university, Role.PARTICIPANT),
+        (BANK_ID, parties.bank, Role.BANK | Role.PARTICIPANT),
+    ]:
+        ledger.participants.enrol(
+            participant_id, roles, fingerprint(signer.address), now + 5 * YEAR, [signer.address]
+        )
+    return parties
+
+
+@pytest.fixture
+def world(deployed: Parties, backend: ChainBackend) -> Iterator[Parties]:
+    """The deployed ledger, reverted to its freshly deployed state after the test."""
+    snapshot = backend.snapshot()
+    try:
+        yield deployed
+    finally:
+        backend.revert(snapshot)
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Toolchain:
+    return Toolchain.discover()
