@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from eth_account import Account
@@ -14,6 +16,10 @@ from eth_typing import ChecksumAddress
 TypedDataJSON = Mapping[str, object]
 #: A transaction as eth-account signs it: every field given (nonce, gas, gasPrice, chainId...).
 TransactionFields = Mapping[str, object]
+
+
+class KeyFileError(ValueError):
+    """A key file that cannot be read or unlocked."""
 
 
 @runtime_checkable
@@ -44,6 +50,25 @@ class LocalSigner:
     def generate(cls) -> LocalSigner:
         """Create a signer over a fresh random key."""
         return cls(Account.create().key)
+
+    @classmethod
+    def from_key_file(cls, path: Path, password: str | None = None) -> LocalSigner:
+        """A signer over the key in `path`: a Web3 Secret Storage keystore, or a hex key.
+
+        A keystore needs `password`; the key and the password never appear in errors.
+        """
+        text = path.read_text().strip()
+        if text.startswith("{"):
+            if password is None:
+                raise KeyFileError(f"{path} is an encrypted keystore: a password is needed")
+            try:
+                return cls(Account.decrypt(json.loads(text), password))
+            except ValueError:
+                raise KeyFileError(f"cannot unlock {path}: wrong password or corrupt keystore") from None
+        try:
+            return cls(bytes.fromhex(text.removeprefix("0x")))
+        except ValueError:
+            raise KeyFileError(f"{path} holds neither a keystore nor a 32-byte hex key") from None
 
     @property
     def address(self) -> ChecksumAddress:

@@ -1,0 +1,41 @@
+# One command sets everything up and runs: `make run` (the main job) or `make test` (the suite).
+# Needs only Python 3.11+, Node.js and npm; everything else is installed here.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup build run test lint typecheck bench clean
+
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+build: setup
+	$(BIN)/ipledger contracts build
+
+run: build
+	$(BIN)/ipledger demo
+
+test: build
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: build
+	$(BIN)/python -m bench.gas
+
+clean:
+	rm -rf $(VENV) node_modules build
