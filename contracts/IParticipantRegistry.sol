@@ -91,6 +91,7 @@ interface IParticipantRegistry is ITypedApprovals {
     error ParticipantRegistrySelfAction(uint64 participantId);
     error ParticipantRegistryInvalidReason(uint16 reasonCode);
     error ParticipantRegistryInvalidNonce(address key, uint256 currentNonce);
+    error ParticipantRegistryCertificateExpired(uint64 participantId, uint64 notAfter);
 
     /// @notice Enrol an identified participant with its roles, certificate and keys (office only).
     function enrol(

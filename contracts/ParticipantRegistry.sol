@@ -139,8 +139,7 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals, AccessCont
     {
         _checkEnvelope(rotation.deadline, rotation.chainId, rotation.verifyingContract);
         _checkBound(rotation.currentKey, rotation.participantId);
-        Participant storage p = _participants[rotation.participantId];
-        if (!_isActive(p)) revert ParticipantRegistryInvalidStatus(rotation.participantId, p.status);
+        _requireActive(rotation.participantId);
         _useNonce(_keys[rotation.currentKey], rotation.currentKey, rotation.nonce);
         _checkSignature(rotation.currentKey, _keyRotationDigest(rotation), signature);
         _replaceKey(rotation.participantId, rotation.currentKey, rotation.newKey);
@@ -197,7 +196,7 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals, AccessCont
         returns (bool bound, bool active)
     {
         Participant storage p = _participants[participantId];
-        bound = participantId != 0
+        bound = participantId != 0 && key != address(0)
             && (p.primaryKey == key || _keys[key].participantId == participantId);
         active = bound && _isActive(p);
     }
@@ -324,6 +323,16 @@ contract ParticipantRegistry is IParticipantRegistry, TypedApprovals, AccessCont
             p = _participants[participantId];
         }
         return p.roles & ROLE_OFFICE != 0 && _isActive(p);
+    }
+
+    function _requireActive(uint64 participantId) private view {
+        Participant storage p = _participants[participantId];
+        if (p.status != ParticipantStatus.Active) {
+            revert ParticipantRegistryInvalidStatus(participantId, p.status);
+        }
+        if (block.timestamp > p.certificateNotAfter) {
+            revert ParticipantRegistryCertificateExpired(participantId, p.certificateNotAfter);
+        }
     }
 
     function _isActive(Participant storage p) private view returns (bool) {

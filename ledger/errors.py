@@ -203,6 +203,13 @@ class ParticipantRegistryInvalidReason(Refused):
     reason_code: int
 
 
+class ParticipantRegistryCertificateExpired(Refused):
+    """The participant's certificate has expired: it cannot act until the office renews it."""
+
+    participant_id: int
+    not_after: int
+
+
 class ParticipantRegistryInvalidNonce(Conflict):
     """The approval names another nonce than the key's next one: a replay, or made stale."""
 

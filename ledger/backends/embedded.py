@@ -101,4 +101,5 @@ class EmbeddedBackend(ChainBackend):
         self._tester.revert_to_snapshot(int(snapshot))
 
     def mine_at(self, timestamp: int) -> None:
-        self._tester.time_travel(timestamp)
+        # eth-tester's time_travel(t) mines its block at t - 1.
+        self._tester.time_travel(timestamp + 1)
