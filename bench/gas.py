@@ -50,7 +50,9 @@ class Erc721Yardstick:
     def mint(self, holder: LocalSigner) -> tuple[int, int]:
         token_id = self._next_id
         self._next_id += 1
-        return token_id, self._send(self._owner, self._token.encode_abi("safeMint", [holder.address, token_id]))
+        return token_id, self._send(
+            self._owner, self._token.encode_abi("safeMint", [holder.address, token_id])
+        )
 
     def transfer(self, holder: LocalSigner, to: LocalSigner, token_id: int) -> int:
         data = self._token.encode_abi(
@@ -76,7 +78,15 @@ def _right(number: int, owner: int, now: int) -> AssetInput:
     )
 
 
-def _assign(ledger: Ledger, keys: dict[int, LocalSigner], right: bytes, assignor: int, assignee: int, share: int, now: int) -> tuple[int, int]:
+def _assign(
+    ledger: Ledger,
+    keys: dict[int, LocalSigner],
+    right: bytes,
+    assignor: int,
+    assignee: int,
+    share: int,
+    now: int,
+) -> tuple[int, int]:
     domain, assignment = ledger.assets.build_assignment(
         ledger.participants,
         asset_id=right,
@@ -87,7 +97,10 @@ def _assign(ledger: Ledger, keys: dict[int, LocalSigner], right: bytes, assignor
         assignor_key=keys[assignor].address,
         deadline=now + 86400,
     )
-    signatures = [sign(keys[assignor], assignment, domain), sign(keys[assignee], assignment, domain)]
+    signatures = [
+        sign(keys[assignor], assignment, domain),
+        sign(keys[assignee], assignment, domain),
+    ]
     filed = ledger.assets.file_assignment(assignment, signatures)
     registered = ledger.assets.register_assignment(assignment, filed.event.signers)
     return filed.receipt.gas_used, registered.receipt.gas_used
@@ -95,7 +108,9 @@ def _assign(ledger: Ledger, keys: dict[int, LocalSigner], right: bytes, assignor
 
 def measure() -> list[Figure]:
     artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
-    yardstick_artifacts = compile_sources(ROOT / "bench" / "contracts", ROOT / "build" / "bench-artifacts.json")
+    yardstick_artifacts = compile_sources(
+        ROOT / "bench" / "contracts", ROOT / "build" / "bench-artifacts.json"
+    )
     backend = EmbeddedBackend()
     office = LocalSigner.generate()
     now = int(backend.w3.eth.get_block("latest")["timestamp"])
@@ -117,7 +132,11 @@ def measure() -> list[Figure]:
     enrol = 0
     for pid, key in keys.items():
         enrol = ledger.participants.enrol(
-            pid, Role.PARTICIPANT, hashlib.sha256(key.address.encode()).digest(), now + 5 * YEAR, [key.address]
+            pid,
+            Role.PARTICIPANT,
+            hashlib.sha256(key.address.encode()).digest(),
+            now + 5 * YEAR,
+            [key.address],
         ).receipt.gas_used
 
     register_one = ledger.assets.register_asset(_right(1, 10, now)).receipt.gas_used
@@ -133,24 +152,49 @@ def measure() -> list[Figure]:
     file_part, register_part = _assign(ledger, keys, right, 11, 12, 5_000, now)
 
     new_key = LocalSigner.generate()
-    domain, rotation = ledger.participants.build_key_rotation(13, keys[13].address, new_key.address, now + 86400)
-    rotate = ledger.participants.rotate_key(rotation, sign(keys[13], rotation, domain).signature).receipt.gas_used
+    domain, rotation = ledger.participants.build_key_rotation(
+        13, keys[13].address, new_key.address, now + 86400
+    )
+    rotate = ledger.participants.rotate_key(
+        rotation, sign(keys[13], rotation, domain).signature
+    ).receipt.gas_used
 
     whole = file_whole + register_whole
     return [
         Figure("gas.erc721_mint", mint, "gas", note="OZ safeMint to a new holder"),
         Figure("gas.erc721_transfer", transfer, "gas", note="OZ safeTransferFrom to a new holder"),
-        Figure("gas.erc721_transfer_last_token", transfer_last, "gas", note="holder's last token: 4,800 refund"),
+        Figure(
+            "gas.erc721_transfer_last_token",
+            transfer_last,
+            "gas",
+            note="holder's last token: 4,800 refund",
+        ),
         Figure("gas.enrol", enrol, "gas", note="participant with one key"),
         Figure("gas.register_one", register_one, "gas"),
-        *(Figure(f"gas.register_bulk_{n}_per_right", g, "gas", note=f"{n} rights a transaction") for n, g in bulk.items()),
+        *(
+            Figure(f"gas.register_bulk_{n}_per_right", g, "gas", note=f"{n} rights a transaction")
+            for n, g in bulk.items()
+        ),
         Figure("gas.file_assignment", file_whole, "gas", note="whole right, two signatures"),
         Figure("gas.register_assignment", register_whole, "gas"),
         Figure("gas.file_and_register_assignment", whole, "gas"),
-        Figure("gas.file_and_register_partial_assignment", file_part + register_part, "gas", note="half a right to a new co-owner"),
+        Figure(
+            "gas.file_and_register_partial_assignment",
+            file_part + register_part,
+            "gas",
+            note="half a right to a new co-owner",
+        ),
         Figure("gas.key_rotation", rotate, "gas"),
         Figure("ratio.register_one_vs_erc721_mint", register_one / mint, "x", target=2.0),
-        *(Figure(f"ratio.register_bulk_{n}_per_right_vs_erc721_mint", g / mint, "x", target=1.0 if n == 100 else None) for n, g in bulk.items()),
+        *(
+            Figure(
+                f"ratio.register_bulk_{n}_per_right_vs_erc721_mint",
+                g / mint,
+                "x",
+                target=1.0 if n == 100 else None,
+            )
+            for n, g in bulk.items()
+        ),
         Figure("ratio.assignment_vs_erc721_transfer", whole / transfer, "x", target=2.5),
         Figure("ratio.assignment_vs_erc721_transfer_last_token", whole / transfer_last, "x"),
     ]

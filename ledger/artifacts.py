@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from eth_typing import ABI
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 

@@ -6,9 +6,9 @@ import re
 import typing
 from collections.abc import Sequence
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.codec import converter, record_converter
 from ledger.contract import ContractClient, Recorded
@@ -23,7 +23,15 @@ from ledger.events import (
 )
 from ledger.participants import ParticipantRegistryClient
 from ledger.typed_data import Assignment, Domain
-from ledger.types import Asset, AssetInput, AssetKind, AssetStatus, AssignmentRecord, Share, SignedBy
+from ledger.types import (
+    Asset,
+    AssetInput,
+    AssetKind,
+    AssetStatus,
+    AssignmentRecord,
+    Share,
+    SignedBy,
+)
 
 _asset = record_converter(Asset)
 _assignment_record = record_converter(AssignmentRecord)

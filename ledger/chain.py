@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from eth_typing import ABI, ChecksumAddress, HexStr
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError, TimeExhausted
-from web3.types import LogReceipt, TxParams, TxReceipt
+from web3.types import LogReceipt, TxParams, TxReceipt, Wei
 
 from ledger.backends.base import ChainBackend
 from ledger.errors import ContractError, ErrorDecoder, LedgerError, TransactionFailed
@@ -61,7 +61,7 @@ class Chain:
         which on a free-gas network it would get wrong.
         """
         w3 = self.backend.w3
-        call: TxParams = {"from": sender.address, "data": HexBytes(data), "gasPrice": 0}
+        call: TxParams = {"from": sender.address, "data": HexBytes(data), "gasPrice": Wei(0)}
         if to is not None:
             call["to"] = to
         if gas is None:
@@ -110,7 +110,7 @@ class Chain:
                 self.backend.w3.eth.call(call, receipt.block_number - 1)
         except ContractError:
             raise
-        except Exception:  # noqa: S110 - the fallback below reports the failure
+        except Exception:  # the fallback below reports the failure
             pass
         raise TransactionFailed(receipt.transaction_hash, receipt.gas_used)
 

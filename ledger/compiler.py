@@ -168,7 +168,11 @@ def _deployable(
                 bytecode_hex=bytecode,
                 runtime_bytecode_hex=cast(str, deployed["object"]),
                 immutable_references=tuple(
-                    sorted((ref["start"], ref["length"]) for refs in references.values() for ref in refs)
+                    sorted(
+                        (ref["start"], ref["length"])
+                        for refs in references.values()
+                        for ref in refs
+                    )
                 ),
                 source_hash=source_hash,
             )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
 from ledger.artifacts import ArtifactSet, ContractArtifact
@@ -119,7 +119,9 @@ def deploy_ledger(
             deployer.address,
         ],
     )
-    assets = deploy_contract(chain, deployer, artifacts.get("IPAssetRegistry"), [participants.address])
+    assets = deploy_contract(
+        chain, deployer, artifacts.get("IPAssetRegistry"), [participants.address]
+    )
     manifest = DeploymentManifest(
         chain_id=backend.chain_id,
         deployer=deployer.address,

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_typing import ABI, ChecksumAddress
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import function_signature_to_4byte_selector
 
 from ledger.codec import converter, python_name
 from ledger.types import AssetStatus, AssignmentStatus, ParticipantStatus
@@ -352,7 +352,6 @@ class _ErrorSpec:
     types: tuple[str, ...]
 
 
-
 def _all_error_classes() -> dict[str, type[ContractError]]:
     found: dict[str, type[ContractError]] = {}
     pending: list[type[ContractError]] = [ContractError]
@@ -370,9 +369,10 @@ class ErrorDecoder:
         classes = _all_error_classes()
         self._specs: dict[bytes, _ErrorSpec] = {}
         for abi in abis:
-            for entry in abi:
-                if entry.get("type") != "error":
+            for element in abi:
+                if element.get("type") != "error":
                     continue
+                entry = typing.cast(dict[str, object], element)
                 name = str(entry["name"])
                 inputs = typing.cast(list[dict[str, str]], entry.get("inputs", []))
                 types = tuple(item["type"] for item in inputs)

@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_typing import ABI, ChecksumAddress
-from eth_utils import event_signature_to_log_topic, to_checksum_address
+from eth_utils.abi import event_signature_to_log_topic
+from eth_utils.address import to_checksum_address
 
 from ledger.codec import converter, python_name
 from ledger.types import AssetKind, AssetStatus, Role, Share
@@ -226,7 +227,8 @@ class UndecodableLog(Exception):
 
 @dataclass(frozen=True)
 class _EventSpec:
-    cls: type[Event]
+    name: str
+    build: Callable[..., Event]
     indexed: tuple[tuple[int, str], ...]  # (field position, ABI type) of topic 1..3
     data_positions: tuple[int, ...]
     data_types: tuple[str, ...]
@@ -234,17 +236,17 @@ class _EventSpec:
 
     def decode(self, log: Log) -> Event:
         if len(log.topics) != len(self.indexed) + 1:
-            raise UndecodableLog(log, f"{self.cls.__name__} with {len(log.topics)} topics")
+            raise UndecodableLog(log, f"{self.name} with {len(log.topics)} topics")
         values: list[object] = [None] * len(self.converters)
         for topic, (position, abi_type) in zip(log.topics[1:], self.indexed, strict=True):
             values[position] = _decode_topic(abi_type, topic)
         try:
             decoded = abi_decode(list(self.data_types), log.data)
         except Exception as exc:
-            raise UndecodableLog(log, f"{self.cls.__name__} data: {exc}") from exc
+            raise UndecodableLog(log, f"{self.name} data: {exc}") from exc
         for position, value in zip(self.data_positions, decoded, strict=True):
             values[position] = value
-        return self.cls(*(conv(v) for conv, v in zip(self.converters, values, strict=True)))
+        return self.build(*(conv(v) for conv, v in zip(self.converters, values, strict=True)))
 
 
 def _decode_topic(abi_type: str, topic: bytes) -> object:
@@ -292,7 +294,8 @@ class EventDecoder:
             raise TypeError(f"no matching Python dataclass for event {name}")
         hints = typing.get_type_hints(cls)
         return _EventSpec(
-            cls=cls,
+            name=name,
+            build=cls,
             indexed=tuple((n, _abi_type(i)) for n, i in enumerate(inputs) if i["indexed"]),
             data_positions=tuple(n for n, i in enumerate(inputs) if not i["indexed"]),
             data_types=tuple(_abi_type(i) for i in inputs if not i["indexed"]),
@@ -316,7 +319,6 @@ class EventDecoder:
     def decode_all(self, logs: Iterable[Log]) -> Iterator[DecodedLog]:
         for log in logs:
             yield self.decode(log)
-
 
 
 def only(decoded: Iterable[DecodedLog], cls: type[E]) -> E:

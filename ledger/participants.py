@@ -6,7 +6,7 @@ import typing
 from collections.abc import Sequence
 
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from ledger.codec import record_converter
 from ledger.contract import AccessControlled, Recorded
@@ -58,7 +58,9 @@ class ParticipantRegistryClient(AccessControlled):
         receipt, events = self._send("revoke", participant_id, reason_code)
         return Recorded(only(events, ParticipantRevoked), events, receipt)
 
-    def set_roles(self, participant_id: int, roles: Role) -> Recorded[ParticipantRolesChanged | None]:
+    def set_roles(
+        self, participant_id: int, roles: Role
+    ) -> Recorded[ParticipantRolesChanged | None]:
         """Replace the roles; the event is None when they were already these."""
         receipt, events = self._send("setRoles", participant_id, roles)
         changed = all_of(events, ParticipantRolesChanged)
@@ -111,7 +113,7 @@ class ParticipantRegistryClient(AccessControlled):
         return typing.cast(bytes, self._call("keyRotationDigest", rotation))
 
     def nonce_of(self, key: ChecksumAddress) -> int:
-        """The key's next approval nonce; every typed approval it signs, in any contract, uses it."""
+        """The key's next approval nonce, used up by every typed approval it signs."""
         return typing.cast(int, self._call("nonces", key))
 
     def use_nonce(self, key: ChecksumAddress, nonce: int) -> Recorded[None]:
@@ -134,7 +136,10 @@ class ParticipantRegistryClient(AccessControlled):
         )
 
     def build_key_rotation(
-        self, participant_id: int, current_key: ChecksumAddress, new_key: ChecksumAddress,
+        self,
+        participant_id: int,
+        current_key: ChecksumAddress,
+        new_key: ChecksumAddress,
         deadline: int,
     ) -> tuple[Domain, KeyRotation]:
         """The rotation for `current_key` to sign, with its current nonce, and its domain."""

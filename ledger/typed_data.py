@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, ClassVar, Self
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from eth_utils import is_checksum_address, keccak, to_checksum_address
+from eth_utils.address import is_checksum_address, to_checksum_address
+from eth_utils.crypto import keccak
 
 from ledger.codec import camel_case
 from ledger.types import SignedBy
@@ -94,7 +96,7 @@ class TypedStruct:
 
     @classmethod
     def fields(cls) -> tuple[_Field, ...]:
-        return _fields_of(cls)
+        return _fields_of(typing.cast(Hashable, cls))
 
     @classmethod
     def type_string(cls) -> str:
@@ -197,7 +199,8 @@ def sign(signer: Signer, struct: TypedStruct, domain: Domain) -> SignedBy:
 
 
 @cache
-def _fields_of(cls: type[TypedStruct]) -> tuple[_Field, ...]:
+def _fields_of(struct: Hashable) -> tuple[_Field, ...]:
+    cls = typing.cast(type[TypedStruct], struct)
     hints = typing.get_type_hints(cls, include_extras=True)
     result = []
     for field in dataclasses.fields(typing.cast(type[typing.Any], cls)):

@@ -19,7 +19,9 @@ from ledger.manifest import DeploymentManifest
 from registry_api.identity.certificates import CertificateError, read_certificate, self_signed
 from wallets.signer import KeyFileError, LocalSigner
 
-app = typer.Typer(help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True)
+app = typer.Typer(
+    help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True
+)
 contracts_app = typer.Typer(help="Build, deploy and verify the contract set.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 
@@ -59,9 +61,13 @@ def contracts_build(
             artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS, force=force)
     except CompilationError as exc:
         raise _fail(str(exc)) from exc
-    table = Table("contract", "runtime bytes", "runtime hash", title=f"solc {artifacts.compiler.solc_version}")
+    table = Table(
+        "contract", "runtime bytes", "runtime hash", title=f"solc {artifacts.compiler.solc_version}"
+    )
     for name, artifact in sorted(artifacts.contracts.items()):
-        table.add_row(name, f"{len(artifact.runtime_bytecode):,}", artifact.runtime_hash[:18] + "...")
+        table.add_row(
+            name, f"{len(artifact.runtime_bytecode):,}", artifact.runtime_hash[:18] + "..."
+        )
     console.print(table)
     console.print(f"artifacts: {ARTIFACTS.relative_to(ROOT)}")
 
@@ -76,9 +82,13 @@ def contracts_deploy(
     office_id: Annotated[int, typer.Option(help="The office's participant id.")] = 1,
     office_certificate: Annotated[
         Path | None,
-        typer.Option(help="The office's X.509 certificate (PEM or DER); its SHA-256 goes on chain."),
+        typer.Option(
+            help="The office's X.509 certificate (PEM or DER); its SHA-256 goes on chain."
+        ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Manifest path [deployments/CHAIN_ID.json].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Manifest path [deployments/CHAIN_ID.json].")
+    ] = None,
 ) -> None:
     """Deploy the contract set in dependency order and write the deployment manifest.
 
@@ -94,7 +104,9 @@ def contracts_deploy(
         if office_certificate is not None:
             facts = read_certificate(office_certificate)
         else:
-            created = self_signed("IP Office", valid_days=5 * 365, now=datetime.datetime.now(datetime.UTC))
+            created = self_signed(
+                "IP Office", valid_days=5 * 365, now=datetime.datetime.now(datetime.UTC)
+            )
             cert_path = manifest_path.with_name(f"{manifest_path.stem}-office.pem")
             key_path = manifest_path.with_name(f"{manifest_path.stem}-office-key.pem")
             password = _password(password_file)
@@ -125,7 +137,7 @@ def contracts_verify(
         Path | None, typer.Option(help="Deployment manifest [deployments/CHAIN_ID.json].")
     ] = None,
 ) -> None:
-    """Prove that the code on chain is the code in this repository; exit 1 naming any that differs."""
+    """Prove that the code on chain is this repository's; exit 1 naming any that differs."""
     try:
         artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
         backend = RpcBackend(rpc)

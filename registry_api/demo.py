@@ -20,7 +20,12 @@ from registry_api.identity.certificates import self_signed
 from wallets.signer import LocalSigner
 
 OFFICE, ACME, BETA, UNIVERSITY = 1, 10, 11, 12
-NAMES = {OFFICE: "IP Office", ACME: "Acme Robotics Ltd", BETA: "Beta Devices Co", UNIVERSITY: "Hanbit University"}
+NAMES = {
+    OFFICE: "IP Office",
+    ACME: "Acme Robotics Ltd",
+    BETA: "Beta Devices Co",
+    UNIVERSITY: "Hanbit University",
+}
 
 
 def run_demo(console: Console, artifacts: ArtifactSet) -> None:
@@ -29,13 +34,17 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
     backend = EmbeddedBackend()
     keys = {pid: LocalSigner.generate() for pid in NAMES}
     office_cert = self_signed(NAMES[OFFICE], valid_days=5 * 365, now=now).facts
-    steps = Table("step", "who", "transaction", "gas", title="IP Rights Ledger: an assignment recordal")
+    steps = Table(
+        "step", "who", "transaction", "gas", title="IP Rights Ledger: an assignment recordal"
+    )
 
     ledger = deploy_ledger(
         backend,
         keys[OFFICE],
         artifacts,
-        OfficeBootstrap(OFFICE, office_cert.fingerprint, office_cert.not_after, (keys[OFFICE].address,)),
+        OfficeBootstrap(
+            OFFICE, office_cert.fingerprint, office_cert.not_after, (keys[OFFICE].address,)
+        ),
     )
     for name, deployment in ledger.manifest.contracts.items():
         steps.add_row("deploy", NAMES[OFFICE], f"{name} at {deployment.address}", "")
@@ -46,7 +55,12 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
         enrolled = ledger.participants.enrol(
             pid, Role.PARTICIPANT, facts.fingerprint, facts.not_after, [keys[pid].address]
         )
-        steps.add_row("enrol", NAMES[OFFICE], f"participant {pid}: {NAMES[pid]}", _gas(enrolled.receipt.gas_used))
+        steps.add_row(
+            "enrol",
+            NAMES[OFFICE],
+            f"participant {pid}: {NAMES[pid]}",
+            _gas(enrolled.receipt.gas_used),
+        )
 
     number = canonical_number("10-2024-0123456")
     chain_now = int(backend.w3.eth.get_block("latest")["timestamp"])
@@ -65,7 +79,12 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
     )
     right = registered.event.asset_id
     assert right == asset_id(b"KR", AssetKind.PATENT, number)
-    steps.add_row("register", NAMES[OFFICE], f"patent KR {number}, Acme 50% + University 50%", _gas(registered.receipt.gas_used))
+    steps.add_row(
+        "register",
+        NAMES[OFFICE],
+        f"patent KR {number}, Acme 50% + University 50%",
+        _gas(registered.receipt.gas_used),
+    )
 
     domain, assignment = ledger.assets.build_assignment(
         ledger.participants,
@@ -79,17 +98,31 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
     )
     signatures = [sign(keys[pid], assignment, domain) for pid in (ACME, BETA)]
     refusal = _refused(ledger, assignment, [s.signer for s in signatures])
-    steps.add_row("check", NAMES[OFFICE], f"examined without the co-owner's signature: {refusal}", "")
+    steps.add_row(
+        "check", NAMES[OFFICE], f"examined without the co-owner's signature: {refusal}", ""
+    )
 
     signatures.append(sign(keys[UNIVERSITY], assignment, domain))
     filed = ledger.connect(keys[BETA]).assets.file_assignment(assignment, signatures)
-    steps.add_row("file", NAMES[BETA], f"assignment 0x{filed.event.assignment_id.hex()[:16]}... signed by Acme, Beta, University", _gas(filed.receipt.gas_used))
+    steps.add_row(
+        "file",
+        NAMES[BETA],
+        f"assignment 0x{filed.event.assignment_id.hex()[:16]}... signed by Acme, Beta, University",
+        _gas(filed.receipt.gas_used),
+    )
     recorded = ledger.assets.register_assignment(assignment, filed.event.signers)
     owners = ", ".join(f"{NAMES[s.participant_id]} {s.bps / 100:g}%" for s in recorded.event.owners)
-    steps.add_row("register", NAMES[OFFICE], f"assignment registered; owners now {owners}", _gas(recorded.receipt.gas_used))
+    steps.add_row(
+        "register",
+        NAMES[OFFICE],
+        f"assignment registered; owners now {owners}",
+        _gas(recorded.receipt.gas_used),
+    )
 
     console.print(steps)
-    console.print(f"chain id {backend.chain_id}, {backend.w3.eth.block_number} blocks, all in this process.")
+    console.print(
+        f"chain id {backend.chain_id}, {backend.w3.eth.block_number} blocks, all in this process."
+    )
 
 
 def _refused(ledger: Ledger, assignment: Assignment, signers: list[ChecksumAddress]) -> str:

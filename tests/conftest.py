@@ -40,7 +40,8 @@ def artifacts() -> ArtifactSet:
     return compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
 
 
-def _start_anvil() -> AnvilNode:
+def start_anvil() -> AnvilNode:
+    """An anvil node; skipped where anvil is not installed, except in CI where it must run."""
     try:
         return AnvilNode(chain_id=31_337).start()
     except AnvilUnavailable as exc:
@@ -49,14 +50,16 @@ def _start_anvil() -> AnvilNode:
         pytest.skip(f"anvil not installed: {exc}")
 
 
-@pytest.fixture(scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
+@pytest.fixture(
+    scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[ChainBackend]:
     if request.param == "embedded":
         chain: ChainBackend = EmbeddedBackend()
         yield chain
         chain.close()
         return
-    node = _start_anvil()
+    node = start_anvil()
     try:
         chain = node.backend()
         yield chain

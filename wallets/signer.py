@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -64,7 +64,9 @@ class LocalSigner:
             try:
                 return cls(Account.decrypt(json.loads(text), password))
             except ValueError:
-                raise KeyFileError(f"cannot unlock {path}: wrong password or corrupt keystore") from None
+                raise KeyFileError(
+                    f"cannot unlock {path}: wrong password or corrupt keystore"
+                ) from None
         try:
             return cls(bytes.fromhex(text.removeprefix("0x")))
         except ValueError:
@@ -79,7 +81,8 @@ class LocalSigner:
         return bytes(self._account.sign_message(signable).signature)
 
     def sign_transaction(self, transaction: TransactionFields) -> bytes:
-        return bytes(self._account.sign_transaction(dict(transaction)).raw_transaction)
+        fields: dict[str, Any] = dict(transaction)  # eth-account's own TypedDict is stricter
+        return bytes(self._account.sign_transaction(fields).raw_transaction)
 
     def __repr__(self) -> str:
         return f"LocalSigner({self.address})"

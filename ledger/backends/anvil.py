@@ -68,7 +68,7 @@ class AnvilNode:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AnvilNode:
-        self._process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+        self._process = subprocess.Popen(
             self._command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS

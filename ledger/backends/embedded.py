@@ -9,10 +9,10 @@ from eth.abc import BlockHeaderAPI
 from eth.vm.forks.london.blocks import LondonBlockHeader
 from eth.vm.forks.shanghai import ShanghaiVM
 from eth.vm.forks.shanghai.headers import create_shanghai_header_from_parent
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import EthereumTesterProvider, Web3
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -27,7 +27,7 @@ def _header_from_parent(parent: BlockHeaderAPI | None, **params: Any) -> BlockHe
     return header.copy(base_fee_per_gas=0)
 
 
-class FreeGasShanghaiVM(ShanghaiVM):  # type: ignore[misc]
+class FreeGasShanghaiVM(ShanghaiVM):
     """Shanghai with the base fee pinned at zero, as Besu's `zeroBaseFee` genesis option does.
 
     Without it, EIP-1559 raises the base fee to 1 wei after any block that is more than half

@@ -61,7 +61,9 @@ class SelfSignedCertificate:
         return f"SelfSignedCertificate({self.certificate.subject.rfc4514_string()})"
 
 
-def self_signed(common_name: str, *, valid_days: int, now: datetime.datetime) -> SelfSignedCertificate:
+def self_signed(
+    common_name: str, *, valid_days: int, now: datetime.datetime
+) -> SelfSignedCertificate:
     """A fresh P-256 key and a self-signed certificate for it, valid from `now`."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])

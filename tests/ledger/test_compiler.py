@@ -54,7 +54,8 @@ def test_artifacts_carry_abi_code_immutables_and_source_hash(project: Toolchain)
         "increment",
         "start",
     }
-    assert counter.bytecode and counter.runtime_bytecode
+    assert counter.bytecode
+    assert counter.runtime_bytecode
     assert len(counter.immutable_references) == 1
     assert counter.source_hash == artifacts.source_hash
     assert artifacts.compiler.evm_version == "shanghai"

@@ -8,17 +8,17 @@ from eth_utils import event_signature_to_log_topic, function_signature_to_4byte_
 
 from ledger.artifacts import ArtifactSet
 from ledger.errors import (
+    Conflict,
     ContractError,
+    ErrorDecoder,
     Forbidden,
     IPAssetRegistryShareTooHigh,
     NotFound,
     Panicked,
     ParticipantRegistryInvalidStatus,
+    Refused,
     RevertedWithReason,
     UnknownContractError,
-    ErrorDecoder,
-    Conflict,
-    Refused,
 )
 from ledger.events import EVENT_CLASSES, AssetStatusChanged, EventDecoder, Log, UndecodableLog
 from ledger.types import AssetStatus, ParticipantStatus
@@ -89,9 +89,12 @@ def test_reason_strings_panics_and_unknown_selectors_are_reported(errors: ErrorD
     panic = errors.decode(_selector("Panic(uint256)") + encode(["uint256"], [0x11]))
     unknown = errors.decode(bytes.fromhex("deadbeef") + bytes(32))
 
-    assert isinstance(reason, RevertedWithReason) and reason.reason == "no"
-    assert isinstance(panic, Panicked) and panic.code == 0x11
-    assert isinstance(unknown, UnknownContractError) and unknown.data.startswith(b"\xde\xad")
+    assert isinstance(reason, RevertedWithReason)
+    assert reason.reason == "no"
+    assert isinstance(panic, Panicked)
+    assert panic.code == 0x11
+    assert isinstance(unknown, UnknownContractError)
+    assert unknown.data.startswith(b"\xde\xad")
 
 
 def test_malformed_revert_data_is_reported_not_raised(errors: ErrorDecoder) -> None:
