@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_canonical_address
+from eth_utils.address import to_canonical_address, to_checksum_address
+from eth_utils.crypto import keccak
 
 from ledger.errors import (
     ApprovalExpired,
@@ -64,6 +65,7 @@ INCOMPLETE_DEED = 3
 
 
 def key_of(world: Parties, participant_id: int) -> LocalSigner:
+    """The key of one of the participants that the `world` fixture enrols."""
     return {
         ACME_ID: world.acme,
         BETA_ID: world.beta,
@@ -72,14 +74,14 @@ def key_of(world: Parties, participant_id: int) -> LocalSigner:
     }[participant_id]
 
 
-def register_right(world: Parties, owners: tuple[Share, ...], number: str = "10-1234567") -> bytes:
+def register_right(world: Parties, owners: tuple[Share, ...]) -> bytes:
     """Register a Korean patent in force until 2040 and return its id."""
     right = AssetInput(
         jurisdiction=b"KR",
         kind=AssetKind.PATENT,
-        number=number,
+        number="10-1234567",
         title="Battery electrode",
-        document_hash=hashlib.sha256(number.encode()).digest(),
+        document_hash=hashlib.sha256(b"specification of KR 10-1234567").digest(),
         filing_date=1_600_000_000,
         registration_date=1_650_000_000,
         expiry_date=2_231_000_000,
@@ -95,7 +97,6 @@ def draft(
     assignee: int,
     share_bps: int,
     *,
-    assignor_key: LocalSigner | None = None,
     deadline: int | None = None,
 ) -> tuple[Domain, Assignment]:
     """An assignment with the next nonce of the assignor's key, due in a day unless told."""
@@ -106,7 +107,7 @@ def draft(
         assignee=assignee,
         share_bps=share_bps,
         terms_hash=DEED,
-        assignor_key=(assignor_key or key_of(world, assignor)).address,
+        assignor_key=key_of(world, assignor).address,
         deadline=world.now() + DAY if deadline is None else deadline,
     )
 
@@ -314,6 +315,24 @@ def test_an_assignor_signature_by_a_key_bound_to_nobody_is_refused(world: Partie
 
     assert refused.value.signer == world.outsider.address
     assert (refused.value.expected, refused.value.bound_to) == (ACME_ID, 0)
+
+
+def test_an_assignment_to_someone_who_is_not_enrolled_is_refused(world: Parties) -> None:
+    right_id = register_right(world, ACME_ALONE)
+    domain, assignment = draft(world, right_id, ACME_ID, 99, TOTAL_BPS)
+
+    with pytest.raises(IPAssetRegistryWrongSigner) as refused:
+        world.ledger.assets.file_assignment(
+            assignment, signed_by(domain, assignment, world.acme, world.outsider)
+        )
+    assert refused.value.signer == world.outsider.address
+    assert (refused.value.expected, refused.value.bound_to) == (99, 0)
+
+    # An unknown participant has no primary key: the zero address must not pass for it.
+    zero = to_checksum_address(bytes(20))
+    with pytest.raises(IPAssetRegistryWrongSigner) as refused:
+        world.ledger.assets.check_assignment(assignment, [world.acme.address, zero])
+    assert (refused.value.signer, refused.value.expected, refused.value.bound_to) == (zero, 99, 0)
 
 
 @pytest.mark.parametrize("suspended", [ACME_ID, BETA_ID])
@@ -659,6 +678,28 @@ def test_a_party_suspended_after_filing_stops_the_registration(
 
     assert refused.value.participant_id == suspended
     assert assets.owners_of(right_id) == HALF_AND_HALF
+
+
+def test_an_assignee_whose_certificate_expires_after_filing_stops_the_registration(
+    world: Parties,
+) -> None:
+    assets = world.ledger.assets
+    not_after = world.now() + 10 * DAY
+    newcomer = LocalSigner.generate()
+    world.ledger.participants.enrol(
+        20, Role.PARTICIPANT, fingerprint(newcomer.address), not_after, [newcomer.address]
+    )
+    right_id = register_right(world, ACME_ALONE)
+    domain, assignment = draft(world, right_id, ACME_ID, 20, TOTAL_BPS, deadline=not_after)
+    signatures = signed_by(domain, assignment, world.acme, newcomer)
+    filed = assets.file_assignment(assignment, signatures).event
+    world.ledger.chain.backend.mine_at(not_after + 1)
+
+    with pytest.raises(IPAssetRegistryPartyNotActive) as refused:
+        assets.register_assignment(assignment, filed.signers)
+
+    assert refused.value.participant_id == 20
+    assert assets.owners_of(right_id) == ACME_ALONE
 
 
 def test_an_assignor_key_rotated_away_after_filing_stops_the_registration(
