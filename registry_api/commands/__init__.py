@@ -1,0 +1,1 @@
+"""The `ipledger` command groups, one module each."""

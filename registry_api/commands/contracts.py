@@ -1,0 +1,138 @@
+"""`ipledger contracts`: build, deploy and verify the contract set."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ledger.backends.rpc import RpcBackend
+from ledger.compiler import CompilationError, compile_sources
+from ledger.deploy import DeploymentError, OfficeBootstrap, deploy_ledger, verify_deployment
+from ledger.errors import LedgerError
+from ledger.manifest import DeploymentManifest
+from registry_api.commands.console import (
+    ARTIFACTS,
+    CONTRACTS_DIR,
+    ROOT,
+    console,
+    fail,
+    key_password,
+)
+from registry_api.identity.certificates import CertificateError, read_certificate, self_signed
+from wallets.signer import KeyFileError, LocalSigner
+
+contracts_app = typer.Typer(help="Build, deploy and verify the contract set.", no_args_is_help=True)
+
+RpcOption = Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")]
+
+
+def _default_manifest(chain_id: int) -> Path:
+    return ROOT / "deployments" / f"{chain_id}.json"
+
+
+@contracts_app.command("build")
+def contracts_build(
+    force: Annotated[bool, typer.Option(help="Recompile even if the cache is current.")] = False,
+) -> None:
+    """Compile the contracts (cached by a hash of sources and compiler settings)."""
+    try:
+        with console.status("compiling with solc-js..."):
+            artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS, force=force)
+    except CompilationError as exc:
+        raise fail(str(exc)) from exc
+    table = Table(
+        "contract", "runtime bytes", "runtime hash", title=f"solc {artifacts.compiler.solc_version}"
+    )
+    for name, artifact in sorted(artifacts.contracts.items()):
+        table.add_row(
+            name, f"{len(artifact.runtime_bytecode):,}", artifact.runtime_hash[:18] + "..."
+        )
+    console.print(table)
+    console.print(f"artifacts: {ARTIFACTS.relative_to(ROOT)}")
+
+
+@contracts_app.command("deploy")
+def contracts_deploy(
+    rpc: RpcOption,
+    key_file: Annotated[Path, typer.Option(help="Deployer key: keystore JSON or hex.")],
+    password_file: Annotated[
+        Path | None, typer.Option(help="Keystore password file (or set IPLEDGER_KEY_PASSWORD).")
+    ] = None,
+    office_id: Annotated[int, typer.Option(help="The office's participant id.")] = 1,
+    office_certificate: Annotated[
+        Path | None,
+        typer.Option(
+            help="The office's X.509 certificate (PEM or DER); its SHA-256 goes on chain."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Manifest path [deployments/CHAIN_ID.json].")
+    ] = None,
+) -> None:
+    """Deploy the contract set in dependency order and write the deployment manifest.
+
+    The deployer's key becomes the office's first key and the governance admin. Without
+    --office-certificate, a self-signed office certificate is created beside the manifest.
+    """
+    try:
+        deployer = LocalSigner.from_key_file(key_file, key_password(password_file))
+        artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+        backend = RpcBackend(rpc)
+        chain_id = backend.chain_id
+        manifest_path = out or _default_manifest(chain_id)
+        if office_certificate is not None:
+            facts = read_certificate(office_certificate)
+        else:
+            created = self_signed(
+                "IP Office", valid_days=5 * 365, now=datetime.datetime.now(datetime.UTC)
+            )
+            cert_path = manifest_path.with_name(f"{manifest_path.stem}-office.pem")
+            key_path = manifest_path.with_name(f"{manifest_path.stem}-office-key.pem")
+            password = key_password(password_file)
+            created.write(cert_path, key_path, password.encode() if password else None)
+            facts = created.facts
+            console.print(f"created a self-signed office certificate: {cert_path}")
+        with console.status(f"deploying to chain {chain_id}..."):
+            ledger = deploy_ledger(
+                backend,
+                deployer,
+                artifacts,
+                OfficeBootstrap(office_id, facts.fingerprint, facts.not_after, (deployer.address,)),
+            )
+        ledger.manifest.save(manifest_path)
+    except (KeyFileError, CertificateError, CompilationError, LedgerError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    table = Table("contract", "address", "block", title=f"deployed on chain {chain_id}")
+    for name, deployment in ledger.manifest.contracts.items():
+        table.add_row(name, deployment.address, str(deployment.block_number))
+    console.print(table)
+    console.print(f"manifest: {manifest_path}")
+
+
+@contracts_app.command("verify")
+def contracts_verify(
+    rpc: RpcOption,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Deployment manifest [deployments/CHAIN_ID.json].")
+    ] = None,
+) -> None:
+    """Prove that the code on chain is this repository's; exit 1 naming any that differs."""
+    try:
+        artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+        backend = RpcBackend(rpc)
+        manifest_path = manifest or _default_manifest(backend.chain_id)
+        checks = verify_deployment(backend, DeploymentManifest.load(manifest_path), artifacts)
+    except (CompilationError, DeploymentError, LedgerError, OSError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    table = Table("contract", "address", "result")
+    for check in checks:
+        verdict = "[green]matches[/green]" if check.matches else "[red]DIFFERS[/red]"
+        table.add_row(check.name, check.address, f"{verdict}: {check.reason}")
+    console.print(table)
+    different = [check.name for check in checks if not check.matches]
+    if different:
+        raise fail(f"code on chain differs from the repository for: {', '.join(different)}")
