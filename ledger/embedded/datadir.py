@@ -1,0 +1,225 @@
+"""The data directory of an embedded chain: what lives where, and one process at a time.
+
+    D/chain.sqlite         the chain: blocks, state, receipts, log index (+ -wal, -shm files)
+    D/LOCK                 held (flock) by the process that has the chain open; holds its pid
+    D/keystore/office.json the office's key, Web3 Secret Storage (scrypt), written by `init`
+    D/manifest.json        the deployment manifest: which contract is where
+    D/office.pem           the office's certificate (and office-key.pem, its encrypted key)
+
+Only one process may open the chain: two writers would each believe their head is the chain's.
+The lock is an OS file lock, released by the kernel when the holder dies (even by kill -9), so a
+crash never leaves a stale lock behind and a second opener gets a clear error, not a database
+that two processes write into.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_utils.address import to_canonical_address
+
+from ledger.embedded.genesis import ChainConfig
+from ledger.embedded.node import Node
+from ledger.embedded.permissioning import AccountRulesContract, Permissioning, ValidatorOnly
+from ledger.embedded.store import ChainStore, StoreError
+from ledger.manifest import DeploymentManifest
+
+#: The contract that answers Besu's `transactionAllowed` question.
+ACCOUNT_RULES_CONTRACT = "ParticipantRegistry"
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used as asked."""
+
+
+class DataDirInUse(DataDirError):
+    """Another process has the chain open."""
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """Where each file of one chain lives."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "chain.sqlite"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "LOCK"
+
+    @property
+    def keystore(self) -> Path:
+        return self.root / "keystore" / "office.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def certificate(self) -> Path:
+        return self.root / "office.pem"
+
+    @property
+    def certificate_key(self) -> Path:
+        return self.root / "office-key.pem"
+
+    def holds_chain(self) -> bool:
+        return self.database.exists()
+
+
+class DirectoryLock:
+    """An exclusive OS lock on the data directory, held until `release` or the process's end."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self._fd: int | None = fd
+        self.path = path
+
+    @classmethod
+    def acquire(cls, path: Path) -> DirectoryLock:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DataDirInUse(
+                f"{path.parent} is in use by another process (pid {holder}): "
+                "stop it first, or read the chain through its JSON-RPC server"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return cls(fd, path)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def create_node(data_dir: DataDir, config: ChainConfig) -> Node:
+    """Create the chain's database with its genesis block; only the validator may send."""
+    if data_dir.holds_chain():
+        raise DataDirError(f"{data_dir.root} already holds a chain")
+    data_dir.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = DirectoryLock.acquire(data_dir.lock)
+    try:
+        store = ChainStore.open(data_dir.database)
+        return Node.create(
+            store,
+            config,
+            permissioning=ValidatorOnly(to_canonical_address(config.validator)),
+            on_close=lock.release,
+        )
+    except BaseException:
+        lock.release()
+        raise
+
+
+def open_node(data_dir: DataDir) -> Node:
+    """Open the chain at its head, permissioned by its deployed contracts (or the validator)."""
+    if not data_dir.holds_chain():
+        raise DataDirError(f"no chain in {data_dir.root}: create one with `ipledger chain init`")
+    lock = DirectoryLock.acquire(data_dir.lock)
+    try:
+        store = ChainStore.open(data_dir.database)
+    except StoreError as exc:
+        lock.release()
+        raise DataDirError(str(exc)) from exc
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        node = Node.open(store, on_close=lock.release)
+    except BaseException as exc:
+        store.close()
+        lock.release()
+        if isinstance(exc, StoreError):
+            raise DataDirError(str(exc)) from exc
+        raise
+    try:
+        node.permissioning = permissioning_of(data_dir, node.config)
+    except BaseException:
+        node.close()
+        raise
+    return node
+
+
+def permissioning_of(data_dir: DataDir, config: ChainConfig) -> Permissioning:
+    """The rules in force: the deployed account-rules contract, or the validator alone."""
+    if not data_dir.manifest.exists():
+        return ValidatorOnly(to_canonical_address(config.validator))
+    manifest = DeploymentManifest.load(data_dir.manifest)
+    if manifest.chain_id != config.chain_id:
+        raise DataDirError(
+            f"{data_dir.manifest} is for chain {manifest.chain_id}, the chain is {config.chain_id}"
+        )
+    return AccountRulesContract(to_canonical_address(manifest.address_of(ACCOUNT_RULES_CONTRACT)))
+
+
+def initialize(root: Path, config: ChainConfig, populate: Callable[[Node, DataDir], None]) -> None:
+    """Create a chain in `root`, all or nothing: genesis, then `populate` (keys, contracts).
+
+    The directory is built beside `root` under a temporary name and renamed into place only once
+    `populate` has succeeded, so a failed or interrupted `init` leaves no half-made chain.
+    """
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise DataDirError(f"{root} exists and is not an empty directory")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = DataDir(root.parent / f".{root.name}.init-{os.getpid()}")
+    if staging.root.exists():
+        shutil.rmtree(staging.root)
+    try:
+        node = create_node(staging, config)
+        try:
+            populate(node, staging)
+        finally:
+            node.close()
+        if root.exists():
+            root.rmdir()
+        staging.root.rename(root)
+    except BaseException:
+        shutil.rmtree(staging.root, ignore_errors=True)
+        raise
+
+
+#: Files copied as they are by `backup`; the database is copied through SQLite.
+_PLAIN_FILES = ("keystore/office.json", "manifest.json", "office.pem", "office-key.pem")
+
+
+def backup(source: DataDir, target: DataDir) -> int:
+    """Copy a chain, while it runs, into a new data directory; return the head block number.
+
+    SQLite's online backup copies a consistent snapshot of the database (the last committed
+    head) even while the node writes; it needs no lock on the data directory.
+    """
+    if not source.holds_chain():
+        raise DataDirError(f"no chain in {source.root}")
+    if target.root.exists() and any(target.root.iterdir()):
+        raise DataDirError(f"{target.root} exists and is not empty")
+    target.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    reader = sqlite3.connect(f"file:{source.database}?mode=ro", uri=True)
+    writer = sqlite3.connect(target.database)
+    try:
+        reader.backup(writer)
+    finally:
+        writer.close()
+        reader.close()
+    for name in _PLAIN_FILES:
+        path = source.root / name
+        if path.exists():
+            (target.root / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copy2(path, target.root / name)
+    node = open_node(target)
+    try:
+        return node.head.block_number
+    finally:
+        node.close()

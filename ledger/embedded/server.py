@@ -1,0 +1,116 @@
+"""The node's HTTP JSON-RPC server: a small ASGI application under uvicorn.
+
+Why uvicorn and no framework: the JSON-RPC layer does all routing and validation, so a web framework
+would add a layer with nothing to do; uvicorn (already a dependency of the registry service) gives
+HTTP/1.1 keep-alive, graceful shutdown on SIGTERM and SIGINT, and an event loop that keeps reading
+and refusing requests while the node works.
+
+Threads: every node call runs on one dedicated worker thread. py-evm and the SQLite connection
+are used by one thread at a time, requests are answered in arrival order, and the event loop is
+never blocked by a long `eth_getLogs` or a block's commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+
+import uvicorn
+
+from ledger.embedded.errors import InvalidRequest, LimitExceeded, RpcError
+from ledger.embedded.jsonrpc import MAX_REQUEST_BYTES, JsonRpc
+
+Message = MutableMapping[str, object]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = [(b"content-type", b"application/json")]
+
+
+class JsonRpcApp:
+    """ASGI application: JSON-RPC requests and batches by HTTP POST to any path."""
+
+    def __init__(self, rpc: JsonRpc, *, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+        self.rpc = rpc
+        self.max_request_bytes = max_request_bytes
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node")
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await _reply(send, 405, InvalidRequest("send JSON-RPC requests by HTTP POST"))
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_request_bytes:
+            await _reply(send, 413, self._too_large(declared))
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            body += chunk if isinstance(chunk, bytes) else b""
+            if len(body) > self.max_request_bytes:
+                await _reply(send, 413, self._too_large(len(body)))
+                return
+            more = bool(message.get("more_body", False))
+        answer = await asyncio.get_running_loop().run_in_executor(
+            self._worker, self.rpc.handle_bytes, bytes(body)
+        )
+        await send({"type": "http.response.start", "status": 200, "headers": _JSON})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _too_large(self, size: int) -> RpcError:
+        return LimitExceeded(
+            f"request of {size} bytes refused: at most {self.max_request_bytes} bytes"
+        )
+
+    def shutdown(self) -> None:
+        """Wait for the request being answered, if any (a block being committed finishes)."""
+        self._worker.shutdown(wait=True)
+
+
+def serve(rpc: JsonRpc, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM; the caller closes the node afterwards."""
+    app = JsonRpcApp(rpc)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        app.shutdown()
+
+
+def _content_length(scope: Message) -> int | None:
+    headers = scope.get("headers")
+    if not isinstance(headers, list):
+        return None
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _reply(send: Send, status: int, error: RpcError) -> None:
+    body = _error_body(error)
+    await send({"type": "http.response.start", "status": status, "headers": _JSON})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_body(error: RpcError) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": None, "error": error.as_json()}).encode()
