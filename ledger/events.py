@@ -16,9 +16,8 @@ from typing import TypeVar
 from eth_abi.abi import decode as abi_decode
 from eth_typing import ABI, ChecksumAddress
 from eth_utils.abi import event_signature_to_log_topic
-from eth_utils.address import to_checksum_address
 
-from ledger.codec import converter, python_name
+from ledger.codec import checksum_address, converter, fast_decoder, python_name
 from ledger.types import AssetKind, AssetStatus, Role, Share
 
 
@@ -233,6 +232,7 @@ class _EventSpec:
     data_positions: tuple[int, ...]
     data_types: tuple[str, ...]
     converters: tuple[Callable[[object], object], ...]
+    fast: Callable[[bytes], tuple[object, ...]] | None
 
     def decode(self, log: Log) -> Event:
         if len(log.topics) != len(self.indexed) + 1:
@@ -241,17 +241,25 @@ class _EventSpec:
         for topic, (position, abi_type) in zip(log.topics[1:], self.indexed, strict=True):
             values[position] = _decode_topic(abi_type, topic)
         try:
-            decoded = abi_decode(list(self.data_types), log.data)
+            decoded = self._decode_data(log.data)
         except Exception as exc:
             raise UndecodableLog(log, f"{self.name} data: {exc}") from exc
         for position, value in zip(self.data_positions, decoded, strict=True):
             values[position] = value
         return self.build(*(conv(v) for conv, v in zip(self.converters, values, strict=True)))
 
+    def _decode_data(self, data: bytes) -> tuple[object, ...]:
+        if self.fast is not None:
+            try:
+                return self.fast(data)
+            except (ValueError, UnicodeDecodeError):
+                pass  # eth-abi decides, and names the problem
+        return tuple(abi_decode(list(self.data_types), data))
+
 
 def _decode_topic(abi_type: str, topic: bytes) -> object:
     if abi_type == "address":
-        return to_checksum_address(topic[12:])
+        return checksum_address(topic[12:])
     if abi_type.startswith(("uint", "int", "bool")):
         return abi_decode([abi_type], topic)[0]
     return bytes(topic)  # bytes32 values; dynamic indexed values are hashes
@@ -300,6 +308,7 @@ class EventDecoder:
             data_positions=tuple(n for n, i in enumerate(inputs) if not i["indexed"]),
             data_types=tuple(_abi_type(i) for i in inputs if not i["indexed"]),
             converters=tuple(converter(hints[f.name]) for f in dataclasses.fields(cls)),
+            fast=fast_decoder([_abi_type(i) for i in inputs if not i["indexed"]]),
         )
 
     @property

@@ -1,0 +1,1 @@
+"""The registry's database: models, engine and sessions, migrations."""

@@ -1,0 +1,56 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def create_database_engine(url: str) -> Engine:
+    """An engine for `url`, set up for the mirror: atomic, durable, readable while written."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+        # pysqlite's own transaction handling skips BEGIN before DDL and defers it; take it
+        # over so that a batch (or a migration) is one real transaction.
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        # WAL: readers see the last commit while the indexer writes; a killed process loses
+        # only its open transaction. NORMAL sync is durable against process crashes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: object) -> None:
+        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions over `engine`; the caller that owns the unit of work commits it."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on `url` with its schema brought up to date, and a session factory over it."""
+    from registry_api.db.migrate import upgrade  # Alembic loads only where a database opens
+
+    engine = create_database_engine(url)
+    upgrade(engine)
+    return engine, session_factory(engine)

@@ -1,0 +1,518 @@
+"""Every read of the mirror: the register as people and services ask for it.
+
+Functions take a session and return frozen dataclasses; none commits. Lists are paginated by
+keyset: a page ends with the cursor of its last item (its position on the chain,
+"block.log_index"), and the next page starts after it, so pages stay fast and stable however deep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Row, Select, column, func, literal_column, select, table, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.types import AssetKind, AssetStatus, AssignmentStatus, ParticipantStatus, Role
+from registry_api.db.models import (
+    CONTENT_TABLES,
+    AssignmentRow,
+    AssignmentSigner,
+    AssignmentStatusChange,
+    Base,
+    ChainEvent,
+    Checkpoint,
+    KeyRow,
+    OwnerRow,
+    ParticipantRow,
+    RightRow,
+    RightStatusChange,
+    UndecodableLog,
+)
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+_RIGHTS_SEARCH = table("rights_search", column("rowid"), column("title"))
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where an event sits on the chain; a keyset cursor is the position of a page's last item."""
+
+    block_number: int
+    log_index: int
+
+    def cursor(self) -> str:
+        return f"{self.block_number}.{self.log_index}"
+
+    @classmethod
+    def parse(cls, cursor: str) -> Position:
+        """The position in a cursor; ValueError if it is not one."""
+        block, _, index = cursor.partition(".")
+        if not block.isdigit() or not index.isdigit():
+            raise ValueError(f"not a cursor: {cursor!r}")
+        return cls(int(block), int(index))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    #: The cursor to pass for the next page; None on the last page.
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Owner:
+    participant_id: int
+    bps: int
+
+
+@dataclass(frozen=True)
+class Right:
+    asset_id: bytes
+    jurisdiction: str
+    kind: AssetKind
+    number: str
+    title: str
+    document_hash: bytes
+    filing_date: int
+    registration_date: int
+    expiry_date: int
+    status: AssetStatus
+    status_reason: int | None
+    registered_by: str
+    registered_at: Position
+    owners: tuple[Owner, ...]
+
+
+@dataclass(frozen=True)
+class Participant:
+    participant_id: int
+    status: ParticipantStatus
+    roles: Role
+    certificate_fingerprint: bytes
+    certificate_not_after: int
+    reason_code: int | None
+    keys: tuple[str, ...]
+    retired_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignment_id: bytes
+    asset_id: bytes
+    assignor: int
+    assignee: int
+    share_bps: int
+    terms_hash: bytes
+    status: AssignmentStatus
+    reason_code: int | None
+    filer: str
+    decided_by: str | None
+    signers: tuple[str, ...]
+    filed_at: Position
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The right entered the register: who registered it, and its first owners."""
+
+    position: Position
+    transaction_hash: bytes
+    office: str
+    owners: tuple[Owner, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The office registered or rejected an assignment."""
+
+    status: AssignmentStatus
+    office: str
+    reason_code: int | None
+    position: Position
+    transaction_hash: bytes
+    #: The right's owners after a registered assignment.
+    owners_after: tuple[Owner, ...]
+
+
+@dataclass(frozen=True)
+class AssignmentEntry:
+    """An assignment of (a share of) the right: filed with its signatures, then decided."""
+
+    position: Position
+    transaction_hash: bytes
+    assignment: Assignment
+    decision: Decision | None
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    position: Position
+    transaction_hash: bytes
+    previous_status: AssetStatus
+    status: AssetStatus
+    reason_code: int
+    office: str
+
+
+TitleEntry = Registration | AssignmentEntry | StatusEntry
+
+
+@dataclass(frozen=True)
+class NotAppliedLog:
+    position: Position
+    contract: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MirrorStatus:
+    block_number: int | None
+    block_hash: bytes | None
+    events: int
+    not_applied: int
+
+
+# --- rights ---
+
+
+def right_by_id(session: Session, asset_id: bytes) -> Right | None:
+    row = session.get(RightRow, asset_id)
+    return None if row is None else _rights(session, [row])[0]
+
+
+def rights_by_number(session: Session, jurisdiction: str, number: str) -> list[Right]:
+    """The rights with this official number in this jurisdiction (one per kind at most)."""
+    rows = session.scalars(
+        select(RightRow)
+        .where(RightRow.jurisdiction == jurisdiction, RightRow.number == number)
+        .order_by(RightRow.kind)
+    ).all()
+    return _rights(session, rows)
+
+
+def owners_of(session: Session, asset_id: bytes) -> list[Owner]:
+    rows = session.execute(
+        select(OwnerRow.participant_id, OwnerRow.bps)
+        .where(OwnerRow.asset_id == asset_id)
+        .order_by(OwnerRow.position)
+    )
+    return [Owner(pid, bps) for pid, bps in rows]
+
+
+def rights_page(
+    session: Session, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> Page[Right]:
+    """Every right, in the order they were registered."""
+    return _right_page(session, select(RightRow), after, limit)
+
+
+def rights_of(
+    session: Session, participant_id: int, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> Page[Right]:
+    """The rights a participant owns a share of, in the order they were registered."""
+    held = select(OwnerRow.asset_id).where(OwnerRow.participant_id == participant_id)
+    return _right_page(session, select(RightRow).where(RightRow.asset_id.in_(held)), after, limit)
+
+
+def search_rights(
+    session: Session, text: str, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> Page[Right]:
+    """Rights whose title has every word of `text`, in the order they were registered."""
+    words = [word for word in "".join(c if c.isalnum() else " " for c in text).split() if word]
+    if not words:
+        return Page((), None)
+    query = select(RightRow)
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector(literal_column("'simple'"), RightRow.title)
+        query = query.where(vector.bool_op("@@")(func.plainto_tsquery("simple", " ".join(words))))
+    else:
+        match = " ".join(f'"{word}"' for word in words)  # each word a phrase: no FTS5 syntax
+        query = query.join(_RIGHTS_SEARCH, _RIGHTS_SEARCH.c.rowid == RightRow.search_key).where(
+            literal_column("rights_search").bool_op("MATCH")(match)
+        )
+    return _right_page(session, query, after, limit)
+
+
+def _right_page(
+    session: Session, query: Select[RightRow], after: str | None, limit: int
+) -> Page[Right]:
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    order = (RightRow.created_block, RightRow.created_log_index)
+    if after is not None:
+        position = Position.parse(after)
+        query = query.where(tuple_(*order) > tuple_(position.block_number, position.log_index))
+    rows = session.scalars(query.order_by(*order).limit(limit + 1)).all()
+    items = _rights(session, rows[:limit])
+    more = len(rows) > limit
+    return Page(tuple(items), items[-1].registered_at.cursor() if more and items else None)
+
+
+def _rights(session: Session, rows: Sequence[RightRow]) -> list[Right]:
+    owners: dict[bytes, list[Owner]] = {row.asset_id: [] for row in rows}
+    if owners:
+        for asset_id, pid, bps in session.execute(
+            select(OwnerRow.asset_id, OwnerRow.participant_id, OwnerRow.bps)
+            .where(OwnerRow.asset_id.in_(list(owners)))
+            .order_by(OwnerRow.asset_id, OwnerRow.position)
+        ):
+            owners[asset_id].append(Owner(pid, bps))
+    return [
+        Right(
+            asset_id=row.asset_id,
+            jurisdiction=row.jurisdiction,
+            kind=AssetKind(row.kind),
+            number=row.number,
+            title=row.title,
+            document_hash=row.document_hash,
+            filing_date=row.filing_date,
+            registration_date=row.registration_date,
+            expiry_date=row.expiry_date,
+            status=AssetStatus(row.status),
+            status_reason=row.status_reason,
+            registered_by=row.registered_by,
+            registered_at=Position(row.created_block, row.created_log_index),
+            owners=tuple(owners[row.asset_id]),
+        )
+        for row in rows
+    ]
+
+
+# --- chain of title ---
+
+
+def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
+    """Every registration, assignment and status change of a right, in chain order."""
+    right = session.get(RightRow, asset_id)
+    if right is None:
+        return []
+    registered = session.get(ChainEvent, (right.created_block, right.created_log_index))
+    entries: list[TitleEntry] = []
+    if registered is not None:
+        entries.append(
+            Registration(
+                Position(registered.block_number, registered.log_index),
+                registered.transaction_hash,
+                right.registered_by,
+                _owners_json(registered.arguments.get("owners")),
+            )
+        )
+    assignments = _assignments(
+        session,
+        session.scalars(
+            select(AssignmentRow)
+            .where(AssignmentRow.asset_id == asset_id)
+            .order_by(AssignmentRow.created_block, AssignmentRow.created_log_index)
+        ).all(),
+    )
+    steps = _assignment_steps(session, [a.assignment_id for a in assignments])
+    for assignment in assignments:
+        filed, decision = None, None
+        for step, event in steps.get(assignment.assignment_id, []):
+            if step.status == AssignmentStatus.FILED:
+                filed = event
+            else:
+                decision = Decision(
+                    status=AssignmentStatus(step.status),
+                    office=step.actor,
+                    reason_code=step.reason_code,
+                    position=Position(event.block_number, event.log_index),
+                    transaction_hash=event.transaction_hash,
+                    owners_after=_owners_json(event.arguments.get("owners")),
+                )
+        entries.append(
+            AssignmentEntry(
+                assignment.filed_at,
+                filed.transaction_hash if filed is not None else b"",
+                assignment,
+                decision,
+            )
+        )
+    for change, tx_hash in session.execute(
+        select(RightStatusChange, ChainEvent.transaction_hash)
+        .join(
+            ChainEvent,
+            tuple_(ChainEvent.block_number, ChainEvent.log_index)
+            == tuple_(RightStatusChange.block_number, RightStatusChange.log_index),
+        )
+        .where(RightStatusChange.asset_id == asset_id)
+    ).tuples():
+        entries.append(
+            StatusEntry(
+                Position(change.block_number, change.log_index),
+                tx_hash,
+                AssetStatus(change.previous_status),
+                AssetStatus(change.status),
+                change.reason_code,
+                change.office,
+            )
+        )
+    return sorted(entries, key=lambda entry: entry.position)
+
+
+def _assignment_steps(
+    session: Session, assignment_ids: list[bytes]
+) -> dict[bytes, list[tuple[AssignmentStatusChange, ChainEvent]]]:
+    steps: dict[bytes, list[tuple[AssignmentStatusChange, ChainEvent]]] = {}
+    if not assignment_ids:
+        return steps
+    for step, event in session.execute(
+        select(AssignmentStatusChange, ChainEvent)
+        .join(
+            ChainEvent,
+            tuple_(ChainEvent.block_number, ChainEvent.log_index)
+            == tuple_(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index),
+        )
+        .where(AssignmentStatusChange.assignment_id.in_(assignment_ids))
+        .order_by(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index)
+    ).tuples():
+        steps.setdefault(step.assignment_id, []).append((step, event))
+    return steps
+
+
+def _owners_json(value: object) -> tuple[Owner, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(Owner(int(v["participant_id"]), int(v["bps"])) for v in value)
+
+
+# --- assignments and participants ---
+
+
+def assignment_by_id(session: Session, assignment_id: bytes) -> Assignment | None:
+    row = session.get(AssignmentRow, assignment_id)
+    return None if row is None else _assignments(session, [row])[0]
+
+
+def pending_assignments(
+    session: Session, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
+) -> Page[Assignment]:
+    """Filed assignments awaiting the office's decision, oldest first: the office's queue."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    order = (AssignmentRow.created_block, AssignmentRow.created_log_index)
+    query = select(AssignmentRow).where(AssignmentRow.status == int(AssignmentStatus.FILED))
+    if after is not None:
+        position = Position.parse(after)
+        query = query.where(tuple_(*order) > tuple_(position.block_number, position.log_index))
+    rows = session.scalars(query.order_by(*order).limit(limit + 1)).all()
+    items = _assignments(session, rows[:limit])
+    more = len(rows) > limit
+    return Page(tuple(items), items[-1].filed_at.cursor() if more and items else None)
+
+
+def _assignments(session: Session, rows: Sequence[AssignmentRow]) -> list[Assignment]:
+    signers: dict[bytes, list[str]] = {row.assignment_id: [] for row in rows}
+    if signers:
+        for assignment_id, signer in session.execute(
+            select(AssignmentSigner.assignment_id, AssignmentSigner.signer)
+            .where(AssignmentSigner.assignment_id.in_(list(signers)))
+            .order_by(AssignmentSigner.assignment_id, AssignmentSigner.position)
+        ):
+            signers[assignment_id].append(signer)
+    return [
+        Assignment(
+            assignment_id=row.assignment_id,
+            asset_id=row.asset_id,
+            assignor=row.assignor,
+            assignee=row.assignee,
+            share_bps=row.share_bps,
+            terms_hash=row.terms_hash,
+            status=AssignmentStatus(row.status),
+            reason_code=row.reason_code,
+            filer=row.filer,
+            decided_by=row.decided_by,
+            signers=tuple(signers[row.assignment_id]),
+            filed_at=Position(row.created_block, row.created_log_index),
+        )
+        for row in rows
+    ]
+
+
+def participant_by_id(session: Session, participant_id: int) -> Participant | None:
+    row = session.get(ParticipantRow, participant_id)
+    if row is None:
+        return None
+    keys = session.execute(
+        select(KeyRow.address, KeyRow.retired)
+        .where(KeyRow.participant_id == participant_id)
+        .order_by(KeyRow.created_block, KeyRow.created_log_index, KeyRow.address)
+    ).all()
+    return Participant(
+        participant_id=row.participant_id,
+        status=ParticipantStatus(row.status),
+        roles=Role(row.roles),
+        certificate_fingerprint=row.certificate_fingerprint,
+        certificate_not_after=row.certificate_not_after,
+        reason_code=row.reason_code,
+        keys=tuple(address for address, retired in keys if not retired),
+        retired_keys=tuple(address for address, retired in keys if retired),
+    )
+
+
+def participant_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(ParticipantRow.participant_id).order_by("participant_id")))
+
+
+def assignment_ids(session: Session) -> list[bytes]:
+    return list(session.scalars(select(AssignmentRow.assignment_id).order_by("assignment_id")))
+
+
+# --- the mirror itself ---
+
+
+def mirror_status(session: Session, chain_id: int) -> MirrorStatus:
+    checkpoint = session.get(Checkpoint, chain_id)
+    events = session.scalar(select(func.count()).select_from(ChainEvent)) or 0
+    not_applied = session.scalar(select(func.count()).select_from(UndecodableLog)) or 0
+    return MirrorStatus(
+        checkpoint.block_number if checkpoint else None,
+        checkpoint.block_hash if checkpoint else None,
+        events,
+        not_applied,
+    )
+
+
+def not_applied_logs(session: Session, limit: int = 100) -> list[NotAppliedLog]:
+    rows = session.scalars(
+        select(UndecodableLog)
+        .order_by(UndecodableLog.block_number.desc(), UndecodableLog.log_index.desc())
+        .limit(limit)
+    )
+    return [
+        NotAppliedLog(Position(r.block_number, r.log_index), r.contract, r.reason) for r in rows
+    ]
+
+
+def table_digests(session: Session, chain_id: int) -> dict[str, str]:
+    """A SHA-256 of every row of every content table, in key order, and of the checkpoint.
+
+    Two mirrors with equal digests hold the same rows: a mirror built by any chunking, replay,
+    crash or reorg can be compared with a fresh index of the same chain.
+    """
+    digests = {}
+    for name in CONTENT_TABLES:
+        model_table = Base.metadata.tables[name]
+        rows = session.execute(select(model_table).order_by(*model_table.primary_key.columns)).all()
+        digests[name] = _digest(rows)
+    checkpoint = session.get(Checkpoint, chain_id)
+    digests["checkpoint"] = _digest(
+        [] if checkpoint is None else [(checkpoint.block_number, checkpoint.block_hash)]
+    )
+    return digests
+
+
+def _digest(rows: Iterable[Row[tuple[object, ...]] | tuple[object, ...]]) -> str:
+    digest = hashlib.sha256()
+    count = 0
+    for row in rows:
+        count += 1
+        values = [v.hex() if isinstance(v, bytes) else v for v in tuple(row)]
+        digest.update(json.dumps(values, sort_keys=True, default=str).encode())
+        digest.update(b"\n")
+    return f"{count}:{digest.hexdigest()}"
