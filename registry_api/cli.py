@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from registry_api.commands.chain import chain_app
 from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console
 from registry_api.commands.contracts import contracts_app
 from registry_api.commands.mirror import mirror_app
@@ -13,7 +12,6 @@ app = typer.Typer(
     help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True
 )
 app.add_typer(contracts_app, name="contracts")
-app.add_typer(chain_app, name="chain")
 app.add_typer(mirror_app, name="mirror")
 
 
