@@ -30,12 +30,17 @@ Bytes32 = Annotated[bytes, "bytes32"]
 Address = Annotated[ChecksumAddress, "address"]
 
 _DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+_DOMAIN_FIELDS = (
+    ("name", "string"),
+    ("version", "string"),
+    ("chainId", "uint256"),
+    ("verifyingContract", "address"),
+)
+
+
+def _domain_types() -> list[dict[str, str]]:
+    """A fresh copy each time: callers may change the JSON they are given."""
+    return [{"name": name, "type": sol_type} for name, sol_type in _DOMAIN_FIELDS]
 
 
 class TypedDataError(ValueError):
@@ -50,6 +55,12 @@ class Domain:
     version: str
     chain_id: int
     verifying_contract: ChecksumAddress
+
+    def __post_init__(self) -> None:
+        _check_value(_Field("chain_id", "chainId", "uint256"), self.chain_id)
+        _check_value(
+            _Field("verifying_contract", "verifyingContract", "address"), self.verifying_contract
+        )
 
     def separator(self) -> bytes:
         return keccak(
@@ -127,7 +138,7 @@ class TypedStruct:
         """The full EIP-712 message, as wallets (eth_signTypedData_v4) take it."""
         return {
             "types": {
-                "EIP712Domain": _DOMAIN_FIELDS,
+                "EIP712Domain": _domain_types(),
                 self.PRIMARY_TYPE: [{"name": f.name, "type": f.sol_type} for f in self.fields()],
             },
             "primaryType": self.PRIMARY_TYPE,
@@ -144,6 +155,13 @@ class TypedStruct:
         expected = [{"name": f.name, "type": f.sol_type} for f in cls.fields()]
         if types.get(cls.PRIMARY_TYPE) != expected:
             raise TypedDataError(f"{cls.PRIMARY_TYPE} fields differ from {cls.type_string()}")
+        # A domain with other fields (a salt...) hashes to another digest than the one shown.
+        if types.get("EIP712Domain") != _domain_types():
+            raise TypedDataError(f"EIP712Domain must be exactly {_DOMAIN_TYPE}")
+        if set(types) != {"EIP712Domain", cls.PRIMARY_TYPE}:
+            raise TypedDataError(
+                f"unexpected types: {sorted(set(types) - {'EIP712Domain', cls.PRIMARY_TYPE})}"
+            )
         raw_domain = typing.cast(dict[str, object], data.get("domain") or {})
         raw_message = typing.cast(dict[str, object], data.get("message") or {})
         try:
@@ -233,8 +251,9 @@ def _parse_int(value: object) -> int:
         raise TypeError("a boolean is not a number")
     if isinstance(value, int):
         return value
-    if isinstance(value, str):
-        return int(value, 0)
+    if isinstance(value, str):  # decimal or 0x-hex, as wallets write big numbers
+        base = 16 if value.lower().startswith("0x") else 10
+        return int(value, base)
     raise TypeError(f"not a number: {value!r}")
 
 
