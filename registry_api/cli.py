@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console
 from registry_api.commands.contracts import contracts_app
+from registry_api.commands.identity import identity_app
 from registry_api.commands.mirror import mirror_app
+from wallets.cli import wallet_app
 
 app = typer.Typer(
     help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True
 )
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(mirror_app, name="mirror")
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(identity_app, name="identity")
 
 
 @app.command("demo")
-def demo() -> None:
+def demo(
+    ca_dir: Annotated[
+        Path | None, typer.Option(help="The office CA to issue the certificates [a throwaway].")
+    ] = None,
+    ca_password_file: Annotated[Path | None, typer.Option(help="CA key password file.")] = None,
+) -> None:
     """Run the recordal flow end to end on an in-process chain and print what happened."""
     from ledger.compiler import compile_sources
-    from registry_api.commands.demo import run_demo  # pulls in the in-process chain
+    from registry_api.commands.demo import open_authority, run_demo  # the in-process chain
 
-    run_demo(console, compile_sources(CONTRACTS_DIR, ARTIFACTS))
+    authority = open_authority(ca_dir, ca_password_file) if ca_dir else None
+    run_demo(console, compile_sources(CONTRACTS_DIR, ARTIFACTS), authority)

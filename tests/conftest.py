@@ -7,6 +7,7 @@ snapshot and a revert, so tests share nothing and may run in any order.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from ledger.backends.embedded import EmbeddedBackend
 from ledger.compiler import Toolchain, compile_sources
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.types import Role
+from registry_api.identity.authority import CertificateAuthority
+from wallets.certificates import ParticipantCertificate, ParticipantIdentity
 from wallets.signer import LocalSigner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +136,45 @@ def world(deployed: Parties, backend: ChainBackend) -> Iterator[Parties]:
 @pytest.fixture(scope="session")
 def toolchain() -> Toolchain:
     return Toolchain.discover()
+
+
+@pytest.fixture(scope="session")
+def office_ca() -> CertificateAuthority:
+    """The office's certificate authority (in memory), valid since yesterday."""
+    yesterday = datetime.datetime.now(datetime.UTC).replace(microsecond=0) - datetime.timedelta(
+        days=1
+    )
+    return CertificateAuthority.generate(
+        "Korean Intellectual Property Office", "KR", "KR-IPO-0001", now=yesterday
+    )
+
+
+def certify(
+    world: Parties,
+    authority: CertificateAuthority,
+    participant_id: int,
+    signer: LocalSigner,
+    legal_name: str,
+    *,
+    days: int = 365,
+) -> ParticipantCertificate:
+    """Issue a real certificate to an enrolled party and record it on chain (a renewal)."""
+    now = datetime.datetime.fromtimestamp(world.now(), datetime.UTC)
+    record = world.ledger.participants.participant(participant_id)
+    certificate = authority.issue(
+        ParticipantIdentity(
+            participant_id=participant_id,
+            legal_name=legal_name,
+            registration_number=f"110111-{participant_id:07d}",
+            country="KR",
+            roles=record.roles,
+            keys=(signer.address,),
+        ),
+        signer.public_key,
+        not_before=now - datetime.timedelta(hours=1),
+        not_after=now + datetime.timedelta(days=days),
+    )
+    world.ledger.participants.renew_certificate(
+        participant_id, certificate.fingerprint, int(certificate.not_after.timestamp())
+    )
+    return certificate

@@ -76,6 +76,11 @@ class LocalSigner:
     def address(self) -> ChecksumAddress:
         return self._account.address
 
+    @property
+    def public_key(self) -> bytes:
+        """The uncompressed secp256k1 public key, SEC 1 encoded (0x04 || x || y, 65 bytes)."""
+        return b"\x04" + self._account._key_obj.public_key.to_bytes()
+
     def sign_typed_data(self, typed_data: TypedDataJSON) -> bytes:
         signable = encode_typed_data(full_message=dict(typed_data))
         return bytes(self._account.sign_message(signable).signature)

@@ -14,6 +14,7 @@ from ledger.compiler import CompilationError, compile_sources
 from ledger.deploy import DeploymentError, OfficeBootstrap, deploy_ledger, verify_deployment
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
+from ledger.types import Role
 from registry_api.commands.console import (
     ARTIFACTS,
     CONTRACTS_DIR,
@@ -22,12 +23,22 @@ from registry_api.commands.console import (
     fail,
     key_password,
 )
-from registry_api.identity.certificates import CertificateError, read_certificate, self_signed
+from registry_api.identity.authority import CA_PASSWORD_ENV, AuthorityError, CaDirectory
+from registry_api.identity.certificates import (
+    CertificateError,
+    CertificateFacts,
+    read_certificate,
+    self_signed,
+)
+from wallets.certificates import ParticipantIdentity
+from wallets.passwords import PasswordUnavailable, password_from
 from wallets.signer import KeyFileError, LocalSigner
 
 contracts_app = typer.Typer(help="Build, deploy and verify the contract set.", no_args_is_help=True)
 
 RpcOption = Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")]
+#: The office's own certificate, like the stand-in's: five years.
+OFFICE_VALID_DAYS = 5 * 365
 
 
 def _default_manifest(chain_id: int) -> Path:
@@ -72,11 +83,22 @@ def contracts_deploy(
     out: Annotated[
         Path | None, typer.Option(help="Manifest path [deployments/CHAIN_ID.json].")
     ] = None,
+    ca_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="IPLEDGER_CA_DIR",
+            help="The office CA (`ipledger identity init-ca`): it issues the office certificate.",
+        ),
+    ] = None,
+    ca_password_file: Annotated[
+        Path | None, typer.Option(help="CA key password file (or set IPLEDGER_CA_PASSWORD).")
+    ] = None,
 ) -> None:
     """Deploy the contract set in dependency order and write the deployment manifest.
 
-    The deployer's key becomes the office's first key and the governance admin. Without
-    --office-certificate, a self-signed office certificate is created beside the manifest.
+    The deployer's key becomes the office's first key and the governance admin. The office's
+    certificate is --office-certificate, else one issued by the office CA (--ca-dir) to the
+    deployer's key, else (no CA yet) a self-signed stand-in that counterparties cannot verify.
     """
     try:
         deployer = LocalSigner.from_key_file(key_file, key_password(password_file))
@@ -86,6 +108,10 @@ def contracts_deploy(
         manifest_path = out or _default_manifest(chain_id)
         if office_certificate is not None:
             facts = read_certificate(office_certificate)
+        elif ca_dir is not None:
+            facts = _office_certificate_from_ca(
+                ca_dir, ca_password_file, deployer, office_id, manifest_path
+            )
         else:
             created = self_signed(
                 "IP Office", valid_days=5 * 365, now=datetime.datetime.now(datetime.UTC)
@@ -95,7 +121,11 @@ def contracts_deploy(
             password = key_password(password_file)
             created.write(cert_path, key_path, password.encode() if password else None)
             facts = created.facts
-            console.print(f"created a self-signed office certificate: {cert_path}")
+            console.print(
+                f"[yellow]no office CA given (--ca-dir): created a SELF-SIGNED stand-in office "
+                f"certificate, which counterparties cannot verify: {cert_path}[/yellow]",
+                soft_wrap=True,
+            )
         with console.status(f"deploying to chain {chain_id}..."):
             ledger = deploy_ledger(
                 backend,
@@ -104,13 +134,61 @@ def contracts_deploy(
                 OfficeBootstrap(office_id, facts.fingerprint, facts.not_after, (deployer.address,)),
             )
         ledger.manifest.save(manifest_path)
-    except (KeyFileError, CertificateError, CompilationError, LedgerError, OSError) as exc:
+    except (
+        KeyFileError,
+        CertificateError,
+        AuthorityError,
+        PasswordUnavailable,
+        CompilationError,
+        LedgerError,
+        OSError,
+    ) as exc:
         raise fail(str(exc)) from exc
     table = Table("contract", "address", "block", title=f"deployed on chain {chain_id}")
     for name, deployment in ledger.manifest.contracts.items():
         table.add_row(name, deployment.address, str(deployment.block_number))
     console.print(table)
     console.print(f"manifest: {manifest_path}")
+
+
+def _office_certificate_from_ca(
+    ca_dir: Path,
+    ca_password_file: Path | None,
+    deployer: LocalSigner,
+    office_id: int,
+    manifest_path: Path,
+) -> CertificateFacts:
+    """Issue the office's own participant certificate to the deployer's key."""
+    store = CaDirectory(ca_dir)
+    authority = store.open(
+        password_from(
+            ca_password_file,
+            CA_PASSWORD_ENV,
+            lambda: str(typer.prompt("CA key password", hide_input=True)),
+            purpose="the CA key",
+        ).encode()
+    )
+    identity = ParticipantIdentity(
+        participant_id=office_id,
+        legal_name=authority.office_name,
+        registration_number=authority.office_registration_number,
+        country=authority.office_country,
+        roles=Role.OFFICE,
+        keys=(deployer.address,),
+    )
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    certificate = authority.issue(
+        identity,
+        deployer.public_key,
+        not_before=now,
+        not_after=now + datetime.timedelta(days=OFFICE_VALID_DAYS),
+    )
+    store.record(certificate)
+    cert_path = manifest_path.with_name(f"{manifest_path.stem}-office.pem")
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    cert_path.write_text(certificate.pem())
+    console.print(f"office certificate issued by {authority.office_name}: {cert_path}")
+    return CertificateFacts.of(certificate.certificate)
 
 
 @contracts_app.command("verify")

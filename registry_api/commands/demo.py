@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from pathlib import Path
 
+import typer
 from eth_typing import ChecksumAddress
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +18,16 @@ from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.errors import ContractError, IPAssetRegistryMissingConsent
 from ledger.typed_data import Assignment, sign
 from ledger.types import AssetInput, AssetKind, Role, Share
-from registry_api.identity.certificates import self_signed
+from registry_api.commands.console import fail
+from registry_api.identity.authority import (
+    CA_PASSWORD_ENV,
+    AuthorityError,
+    CaDirectory,
+    CertificateAuthority,
+)
+from registry_api.identity.service import IdentityService
+from wallets.certificates import CertificateList, ParticipantCertificate, ParticipantIdentity
+from wallets.passwords import PasswordUnavailable, password_from
 from wallets.signer import LocalSigner
 
 OFFICE, ACME, BETA, UNIVERSITY = 1, 10, 11, 12
@@ -26,14 +37,35 @@ NAMES = {
     BETA: "Beta Devices Co",
     UNIVERSITY: "Hanbit University",
 }
+REGISTRATION_NUMBERS = {
+    OFFICE: "KR-IPO-0001",
+    ACME: "110111-0000001",
+    BETA: "110111-0000002",
+    UNIVERSITY: "124-82-00003",
+}
 
 
-def run_demo(console: Console, artifacts: ArtifactSet) -> None:
-    """Enrol, register, assign with countersignatures and consent, register; print each step."""
-    now = datetime.datetime.now(datetime.UTC)
+def run_demo(
+    console: Console, artifacts: ArtifactSet, authority: CertificateAuthority | None = None
+) -> None:
+    """Enrol, register, assign with countersignatures and consent, register; print each step.
+
+    Certificates come from `authority`, the office CA, or from a throwaway CA made for the run.
+    """
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    if authority is None:
+        authority = CertificateAuthority.generate(
+            NAMES[OFFICE], "KR", REGISTRATION_NUMBERS[OFFICE], now=now
+        )
+        console.print("office CA: a throwaway one made for this run (give --ca-dir for yours)")
     backend = EmbeddedBackend()
     keys = {pid: LocalSigner.generate() for pid in NAMES}
-    office_cert = self_signed(NAMES[OFFICE], valid_days=5 * 365, now=now).facts
+    # The office identified each party off chain; its certificate binds that to its key.
+    certificates = {
+        pid: _certify(authority, pid, keys[pid], Role.OFFICE if pid == OFFICE else None, now)
+        for pid in NAMES
+    }
+    office_cert = certificates[OFFICE]
     steps = Table(
         "step", "who", "transaction", "gas", title="IP Rights Ledger: an assignment recordal"
     )
@@ -43,17 +75,24 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
         keys[OFFICE],
         artifacts,
         OfficeBootstrap(
-            OFFICE, office_cert.fingerprint, office_cert.not_after, (keys[OFFICE].address,)
+            OFFICE,
+            office_cert.fingerprint,
+            int(office_cert.not_after.timestamp()),
+            (keys[OFFICE].address,),
         ),
     )
     for name, deployment in ledger.manifest.contracts.items():
         steps.add_row("deploy", NAMES[OFFICE], f"{name} at {deployment.address}", "")
 
     for pid in (ACME, BETA, UNIVERSITY):
-        # Each party's certificate (self-signed stand-ins here); only its fingerprint goes on chain.
-        facts = self_signed(NAMES[pid], valid_days=2 * 365, now=now).facts
+        # Only the certificate's fingerprint and end of validity go on chain.
+        certificate = certificates[pid]
         enrolled = ledger.participants.enrol(
-            pid, Role.PARTICIPANT, facts.fingerprint, facts.not_after, [keys[pid].address]
+            pid,
+            Role.PARTICIPANT,
+            certificate.fingerprint,
+            int(certificate.not_after.timestamp()),
+            [keys[pid].address],
         )
         steps.add_row(
             "enrol",
@@ -96,6 +135,20 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
         assignor_key=keys[ACME].address,
         deadline=chain_now + 7 * 86400,
     )
+    # Before signing, Beta identifies its counterparties from their certificates and the chain.
+    identities = IdentityService(
+        ledger.participants, CertificateList(list(certificates.values())), authority.root
+    )
+    for pid in (ACME, UNIVERSITY):
+        report = identities.identify(keys[pid].address)
+        who = report.certificate.legal_name if report.certificate else f"participant {pid}"
+        verdict = (
+            "verified: certificate signed by the office root and on chain, key bound, active"
+            if report.verified
+            else report.summary()
+        )
+        steps.add_row("identify", NAMES[BETA], f"{who}: {verdict}", "")
+
     signatures = [sign(keys[pid], assignment, domain) for pid in (ACME, BETA)]
     refusal = _refused(ledger, assignment, [s.signer for s in signatures])
     steps.add_row(
@@ -122,6 +175,41 @@ def run_demo(console: Console, artifacts: ArtifactSet) -> None:
     console.print(steps)
     console.print(
         f"chain id {backend.chain_id}, {backend.w3.eth.block_number} blocks, all in this process."
+    )
+
+
+def open_authority(ca_dir: Path, ca_password_file: Path | None) -> CertificateAuthority:
+    """The office CA in `ca_dir`, its key unlocked (exits with the reason if it cannot be)."""
+    try:
+        return CaDirectory(ca_dir).open(
+            password_from(
+                ca_password_file,
+                CA_PASSWORD_ENV,
+                lambda: str(typer.prompt("CA key password", hide_input=True)),
+                purpose="the CA key",
+            ).encode()
+        )
+    except (AuthorityError, PasswordUnavailable, OSError) as exc:
+        raise fail(str(exc)) from None
+
+
+def _certify(
+    authority: CertificateAuthority,
+    pid: int,
+    key: LocalSigner,
+    role: Role | None,
+    now: datetime.datetime,
+) -> ParticipantCertificate:
+    identity = ParticipantIdentity(
+        participant_id=pid,
+        legal_name=NAMES[pid],
+        registration_number=REGISTRATION_NUMBERS[pid],
+        country="KR",
+        roles=role or Role.PARTICIPANT,
+        keys=(key.address,),
+    )
+    return authority.issue(
+        identity, key.public_key, not_before=now, not_after=now + datetime.timedelta(days=730)
     )
 
 

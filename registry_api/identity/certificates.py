@@ -1,9 +1,12 @@
-"""X.509 certificates: what the participant registry stores is the SHA-256 of one."""
+"""X.509 certificates: what the participant registry stores is the SHA-256 of one.
+
+Participant certificates come from the office CA (authority.py). `self_signed` remains for one
+case only: `contracts deploy` before the office has a CA, as a clearly labelled stand-in.
+"""
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +15,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from wallets.certificates import CertificateError, fingerprint_of
 
-class CertificateError(ValueError):
-    """A file that is not a readable X.509 certificate."""
+__all__ = ["CertificateError", "CertificateFacts", "read_certificate", "self_signed"]
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,8 @@ class CertificateFacts:
 
     @classmethod
     def of(cls, certificate: x509.Certificate) -> CertificateFacts:
-        der = certificate.public_bytes(serialization.Encoding.DER)
         return cls(
-            fingerprint=hashlib.sha256(der).digest(),
+            fingerprint=fingerprint_of(certificate),
             not_after=int(certificate.not_valid_after_utc.timestamp()),
         )
 

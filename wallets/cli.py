@@ -1,0 +1,398 @@
+"""`ipledger wallet`: a rights holder's keys, on its own machine.
+
+Keys live in encrypted keystores in a wallet directory; passwords come from --password-file,
+IPLEDGER_KEY_PASSWORD or a prompt. `sign` shows what typed data means (the right by its
+official number, the parties by legal name, share, deadline, chain) and asks before signing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography import x509
+from rich.console import Console
+from rich.table import Table
+
+from ledger.backends.rpc import RpcBackend
+from ledger.compiler import CompilationError, Toolchain, compile_sources
+from ledger.deploy import Ledger, open_ledger
+from ledger.errors import LedgerError
+from ledger.manifest import DeploymentManifest
+from wallets.certificates import CertificateDirectory, CertificateError, load_root
+from wallets.keystore import (
+    WALLET_DIR_ENV,
+    WalletDirectory,
+    WalletError,
+    parse_private_key,
+)
+from wallets.lookup import ChainLookup
+from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
+from wallets.review import Review, SigningRefused, review
+from wallets.rotation import OfficeOnChain, RotationOffice, plan_rotation, rotate_wallet
+from wallets.signer import KeyFileError, LocalSigner
+
+wallet_app = typer.Typer(
+    help="Your keys: create, import, list, sign typed data, rotate.", no_args_is_help=True
+)
+console = Console()
+errors = Console(stderr=True)
+
+#: The shortest password a new wallet accepts.
+MIN_PASSWORD_LENGTH = 8
+
+WalletDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--wallet-dir",
+        envvar=WALLET_DIR_ENV,
+        help="Wallet directory [~/.ipledger/wallets].",
+        show_default=False,
+    ),
+]
+WalletOption = Annotated[
+    str | None,
+    typer.Option("--wallet", "-w", help="Wallet name or address (needed if there are several)."),
+]
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option(help=f"File holding the wallet password (or set {KEY_PASSWORD_ENV})."),
+]
+RpcOption = Annotated[
+    str, typer.Option("--rpc", envvar="IPLEDGER_RPC_URL", help="JSON-RPC URL of a ledger node.")
+]
+ManifestOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest",
+        envvar="IPLEDGER_MANIFEST",
+        help="Deployment manifest [deployments/CHAIN_ID.json].",
+    ),
+]
+CertificatesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--certificates",
+        envvar="IPLEDGER_CERTIFICATES",
+        help="Directory (or file) of office-issued participant certificates, for legal names.",
+    ),
+]
+OfficeRootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--office-root",
+        envvar="IPLEDGER_OFFICE_ROOT",
+        help="The office's root certificate: names are shown only from certificates it signed.",
+    ),
+]
+DEFAULT_RPC = "http://127.0.0.1:8545"
+
+
+def fail(message: str) -> typer.Exit:
+    """Print an error (never a traceback) and give the exit to raise."""
+    errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def _directory(wallet_dir: Path | None) -> WalletDirectory:
+    return WalletDirectory(wallet_dir) if wallet_dir else WalletDirectory.default()
+
+
+def _password(password_file: Path | None, prompt: str) -> Callable[[], str]:
+    def ask() -> str:
+        return password_from(
+            password_file,
+            KEY_PASSWORD_ENV,
+            lambda: str(typer.prompt(prompt, hide_input=True)),
+            purpose=prompt.lower(),
+        )
+
+    return ask
+
+
+def _new_password(password_file: Path | None) -> str:
+    password = password_from(
+        password_file,
+        KEY_PASSWORD_ENV,
+        lambda: str(typer.prompt("New wallet password", hide_input=True, confirmation_prompt=True)),
+        purpose="the new wallet",
+    )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WalletError(f"a wallet password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _open_ledger(rpc: str, manifest: Path | None) -> Ledger:
+    root = Toolchain.discover().root
+    backend = RpcBackend(rpc)
+    manifest_path = manifest or root / "deployments" / f"{backend.chain_id}.json"
+    artifacts = compile_sources(root / "contracts", root / "build" / "artifacts.json")
+    return open_ledger(backend, DeploymentManifest.load(manifest_path), artifacts)
+
+
+def _chain_now(ledger: Ledger) -> int:
+    return int(ledger.chain.backend.w3.eth.get_block("latest")["timestamp"])
+
+
+def _lookup(ledger: Ledger, certificates: Path | None, office_root: Path | None) -> ChainLookup:
+    root: x509.Certificate | None = load_root(office_root) if office_root else None
+    source = CertificateDirectory(certificates) if certificates else None
+    return ChainLookup(ledger, source, root)
+
+
+#: What a command may run into; each is printed as one line, never as a traceback.
+_EXPECTED = (
+    WalletError,
+    PasswordUnavailable,
+    SigningRefused,
+    CertificateError,
+    KeyFileError,
+    LedgerError,
+    CompilationError,
+    OSError,
+)
+
+
+@wallet_app.command("new")
+def wallet_new(
+    name: Annotated[str, typer.Argument(help="A name for the wallet, e.g. acme.")],
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Create a wallet over a fresh key; print its address and public key."""
+    try:
+        wallets = _directory(wallet_dir)
+        entry = wallets.create(name, _new_password(password_file))
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    console.print(f"created wallet {entry.name!r} in {wallets.root}")
+    console.print(f"address: {entry.address}", soft_wrap=True)
+    console.print(
+        "give the office your address and public key (`ipledger wallet address --public-key`) "
+        "when you enrol; keep the password: without it the key cannot be used",
+        soft_wrap=True,
+    )
+
+
+@wallet_app.command("import")
+def wallet_import(
+    name: Annotated[str, typer.Argument(help="A name for the wallet.")],
+    keystore: Annotated[
+        Path | None, typer.Option(help="An existing Web3 Secret Storage keystore to copy in.")
+    ] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="A file holding a hex private key to encrypt.")
+    ] = None,
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Import a key: a keystore (kept as it is, once its password unlocks it) or a hex key
+    (from a file, or typed at a hidden prompt: never as an argument, which shells remember)."""
+    try:
+        wallets = _directory(wallet_dir)
+        if keystore is not None and key_file is not None:
+            raise WalletError("give --keystore or --key-file, not both")
+        if keystore is not None:
+            password = _password(password_file, "Password of the keystore")()
+            entry = wallets.import_keystore(name, keystore, password)
+        else:
+            text = (
+                key_file.read_text()
+                if key_file is not None
+                else str(typer.prompt("Private key (hex)", hide_input=True))
+            )
+            entry = wallets.import_key(name, parse_private_key(text), _new_password(password_file))
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    console.print(f"imported wallet {entry.name!r}: {entry.address}", soft_wrap=True)
+
+
+@wallet_app.command("list")
+def wallet_list(wallet_dir: WalletDirOption = None) -> None:
+    """List the wallets in the directory."""
+    wallets = _directory(wallet_dir)
+    entries = wallets.list()
+    if not entries:
+        console.print(f"no wallets in {wallets.root}")
+        return
+    table = Table("wallet", "address", "rotation in progress", title=str(wallets.root))
+    for entry in entries:
+        table.add_row(entry.name, entry.address, entry.pending_address or "")
+    console.print(table)
+
+
+@wallet_app.command("address")
+def wallet_address(
+    wallet: WalletOption = None,
+    public_key: Annotated[
+        bool, typer.Option("--public-key", help="Also print the public key (unlocks the key).")
+    ] = False,
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Print a wallet's address (and, unlocking it, its public key for the office)."""
+    try:
+        wallets = _directory(wallet_dir)
+        entry = wallets.find(wallet)
+        console.print(entry.address, soft_wrap=True)
+        if public_key:
+            signer = wallets.signer(entry.name, _password(password_file, "Wallet password"))
+            console.print("0x" + signer.public_key.hex(), soft_wrap=True)
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+
+
+@wallet_app.command("sign")
+def wallet_sign(
+    typed_data: Annotated[Path, typer.Argument(help="EIP-712 typed data (JSON) to sign.")],
+    rpc: RpcOption = DEFAULT_RPC,
+    manifest: ManifestOption = None,
+    certificates: CertificatesOption = None,
+    office_root: OfficeRootOption = None,
+    wallet: WalletOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Sign without asking (scripts).")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the signature as JSON to this file.")
+    ] = None,
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Show what typed data means, ask, and sign it with the wallet's key.
+
+    Refused: typed data for another chain or contract than the deployment manifest names, or
+    whose deadline has passed.
+    """
+    try:
+        signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
+        data = json.loads(typed_data.read_text())
+        if not isinstance(data, dict):
+            raise SigningRefused(f"{typed_data} does not hold an EIP-712 typed data object")
+        ledger = _open_ledger(rpc, manifest)
+        shown = review(
+            data,
+            ledger,
+            _lookup(ledger, certificates, office_root),
+            signer.address,
+            _chain_now(ledger),
+        )
+    except ValueError as exc:  # JSON errors and the refusals above, all ValueErrors
+        raise fail(str(exc)) from None
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    _show(shown)
+    if not yes and not typer.confirm("Sign this?", default=False):
+        raise fail("not signed")
+    try:
+        signature = signer.sign_typed_data(shown.typed_data())
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    digest = shown.struct.digest(shown.domain)
+    console.print(f"signer:    {signer.address}", soft_wrap=True)
+    console.print(f"signature: 0x{signature.hex()}", soft_wrap=True)
+    if out is not None:
+        out.write_text(
+            json.dumps(
+                {
+                    "primaryType": shown.struct.PRIMARY_TYPE,
+                    "signer": signer.address,
+                    "signature": "0x" + signature.hex(),
+                    "digest": "0x" + digest.hex(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+
+
+def _show(shown: Review) -> None:
+    console.print(f"[bold]{shown.struct.PRIMARY_TYPE} to sign[/bold]")
+    width = max(len(label) for label, _ in shown.lines)
+    for label, value in shown.lines:
+        console.print(f"  {label:<{width}}  {value}", soft_wrap=True, highlight=False)
+    for warning in shown.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+
+
+@wallet_app.command("rotate")
+def wallet_rotate(
+    rpc: RpcOption = DEFAULT_RPC,
+    manifest: ManifestOption = None,
+    office_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="An office key, to record the rotation directly (an office on this machine)."
+        ),
+    ] = None,
+    office_password_file: Annotated[
+        Path | None, typer.Option(help="Password file of the office keystore.")
+    ] = None,
+    valid_for: Annotated[
+        int, typer.Option(help="Seconds the signed rotation stays valid.", min=60)
+    ] = 3600,
+    certificates: CertificatesOption = None,
+    office_root: OfficeRootOption = None,
+    wallet: WalletOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Rotate without asking (scripts).")] = False,
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Replace the wallet's key: a new key is made and saved, the rotation is signed with the
+    current key and recorded by the office, then the wallet switches to the new key (the old
+    one is kept under retired/). Run it again to resume a rotation that was interrupted."""
+    try:
+        wallets = _directory(wallet_dir)
+        entry = wallets.find(wallet)
+        password = _password(password_file, "Wallet password")()
+        ledger = _open_ledger(rpc, manifest)
+        office = _rotation_office(ledger, office_key_file, office_password_file)
+        plan = plan_rotation(wallets, entry.name, password, ledger.participants)
+        party = _lookup(ledger, certificates, office_root).party(plan.participant_id)
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    console.print("[bold]Key rotation[/bold]")
+    console.print(f"  participant  {party.label}", soft_wrap=True, highlight=False)
+    console.print(f"  current key  {plan.current_key} (retired for good)", soft_wrap=True)
+    console.print(f"  new key      {plan.new_key}", soft_wrap=True)
+    if plan.recorded:
+        console.print("the rotation is already on chain: switching the wallet")
+    elif not yes and not typer.confirm("Rotate?", default=False):
+        raise fail("not rotated; the new key stays pending in the wallet directory")
+    try:
+        recorded = rotate_wallet(
+            wallets,
+            entry.name,
+            password,
+            plan,
+            ledger.participants,
+            office,
+            _chain_now(ledger) + valid_for,
+        )
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"rotated: participant {recorded.participant_id} now signs with {recorded.new_key}; "
+        f"{recorded.old_key} is retired (its keystore is kept in {wallets.root / 'retired'})",
+        soft_wrap=True,
+    )
+    console.print(
+        "at your next certificate renewal, give the office the new public key "
+        "(`ipledger wallet address --public-key`)",
+        soft_wrap=True,
+    )
+
+
+def _rotation_office(
+    ledger: Ledger, office_key_file: Path | None, office_password_file: Path | None
+) -> RotationOffice:
+    """How the signed rotation reaches the office."""
+    if office_key_file is None:
+        raise WalletError(
+            "no way to reach the office: give --office-key-file to record the rotation with "
+            "an office key on this machine"
+        )
+    password = office_password_file.read_text().rstrip("\r\n") if office_password_file else None
+    office = LocalSigner.from_key_file(office_key_file, password)
+    return OfficeOnChain(ledger.participants.connect(office))
