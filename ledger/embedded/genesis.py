@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth.abc import BlockHeaderAPI
-from eth.chains.base import MiningChain
+from eth.chains.base import Chain
 from eth.vm.forks.london.blocks import LondonBlockHeader
 from eth.vm.forks.shanghai import ShanghaiVM
 from eth.vm.forks.shanghai.headers import create_shanghai_header_from_parent
@@ -71,11 +71,11 @@ class FreeGasShanghaiVM(ShanghaiVM):
             raise ValueError(f"non-zero base fee {header.base_fee_per_gas} on a free-gas chain")
 
 
-def chain_class(config: ChainConfig) -> type[MiningChain]:
+def chain_class(config: ChainConfig) -> type[Chain]:
     """py-evm's chain class for this chain id (py-evm keeps the chain id on the class)."""
     return type(
         "EmbeddedChain",
-        (MiningChain,),
+        (Chain,),
         {"chain_id": config.chain_id, "vm_configuration": ((0, FreeGasShanghaiVM),)},
     )
 

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import rlp  # type: ignore[import-untyped]
 from eth.abc import (
@@ -31,11 +31,12 @@ from eth.abc import (
     SignedTransactionAPI,
     StateAPI,
 )
-from eth.chains.base import MiningChain
+from eth.chains.base import Chain
 from eth.constants import CREATE_CONTRACT_ADDRESS
 from eth.db.chain import ChainDB
 from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, Revert, TransactionNotFound
+from eth.vm.message import Message as EvmMessage
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
@@ -118,7 +119,7 @@ class Node:
         self.lock = threading.RLock()
         self._on_close = on_close
         self._validator = bytes.fromhex(config.validator[2:])
-        self._chain: MiningChain = chain_class(config)(store)
+        self._chain: Chain = chain_class(config)(store)
         self._chaindb: ChainDB = self._chain.chaindb  # type: ignore[assignment]
         self._head: BlockHeaderAPI = self._chain.get_canonical_head()
 
@@ -290,46 +291,54 @@ class Node:
         returns; if the commit itself fails, nothing is kept and the error propagates.
         """
         results: list[bytes | RpcError] = []
-        mined: list[BlockAPI] = []
-        pending = 0  # transactions in the block being built
+        sealed: list[_SealedBlock] = []
+        block = _BlockBuilder(self._chain, self._next_header(self._head))
         try:
-            self._chain.header = self._next_header(self._head)
             for raw in raws:
                 try:
-                    transaction = self._admit(raw)
+                    transaction = self._admit(raw, block)
                 except TransactionRefused as refusal:
                     results.append(refusal)
                     continue
                 if isinstance(transaction, bytes):  # already on chain: acknowledged again
                     results.append(transaction)
                     continue
-                header = self._chain.header
-                if pending and header.gas_used + transaction.gas > header.gas_limit:
-                    mined.append(self._seal())
-                    pending = 0
-                self._chain.apply_transaction(transaction)
-                pending += 1
-                results.append(transaction.hash)
-            if pending:
-                mined.append(self._seal())
-            if mined:
-                self._commit(mined)
+                if not block.has_room_for(transaction):
+                    sealed.append(self._seal(block))
+                    block = _BlockBuilder(self._chain, self._next_header(self._head))
+                block.add(transaction)
+                results.append(bytes(transaction.hash))
+            if block.transactions:
+                sealed.append(self._seal(block))
+            if sealed:
+                self._commit(sealed)
         except BaseException:
             self._abandon()
             raise
         return results
 
-    def _admit(self, raw: bytes) -> SignedTransactionAPI | bytes:
+    def _admit(self, raw: bytes, block: _BlockBuilder) -> SignedTransactionAPI | bytes:
         """Decode and check a raw transaction against the block being built, or refuse it."""
         try:
             transaction = FreeGasShanghaiVM.get_transaction_builder().decode(raw)
         except Exception as exc:  # rlp and py-evm raise many kinds for bad bytes
             raise MalformedTransaction(f"invalid raw transaction: {exc}") from None
         try:
-            transaction.check_signature_validity()
-            sender = bytes(transaction.sender)
-        except Exception:
-            raise InvalidSignature("Invalid signature: cannot recover a sender") from None
+            # Field ranges, intrinsic gas and the signature (py-evm checks them again on apply).
+            transaction.validate()
+        except ValidationError as exc:
+            message = _validation_message(exc)
+            if "signature" in message.lower():
+                raise InvalidSignature(f"Invalid signature: {message}") from None
+            if message == "Insufficient gas":
+                raise IntrinsicGasTooLow(
+                    f"Intrinsic gas exceeds gas limit: the transaction needs "
+                    f"{transaction.intrinsic_gas} gas before executing, it gives {transaction.gas}"
+                ) from None
+            raise MalformedTransaction(f"invalid transaction: {message}") from None
+        except Exception as exc:  # eth-keys on out-of-range signature values
+            raise InvalidSignature(f"Invalid signature: {exc}") from None
+        sender = bytes(transaction.sender)
         chain_id = transaction.chain_id
         if chain_id is None:
             raise WrongChainId(
@@ -342,20 +351,12 @@ class Node:
             )
         if self.locate(transaction.hash) is not None:
             return bytes(transaction.hash)
-        try:
-            transaction.validate()
-        except ValidationError as exc:
-            message = _validation_message(exc)
-            if "intrinsic" in message.lower():
-                raise IntrinsicGasTooLow(f"Intrinsic gas exceeds gas limit: {message}") from None
-            raise MalformedTransaction(f"invalid transaction: {message}") from None
         if transaction.gas > self.config.gas_limit:
             raise ExceedsBlockGasLimit(
                 "Transaction gas limit exceeds block gas limit: "
                 f"{transaction.gas} > {self.config.gas_limit}"
             )
-        vm = self._chain.get_vm(self._chain.header)
-        state = vm.state
+        state = block.state
         expected = state.get_nonce(sender)  # type: ignore[arg-type]
         if transaction.nonce < expected:
             raise NonceTooLow(
@@ -375,13 +376,8 @@ class Node:
             )
 
         def view(to: bytes, data: bytes) -> bytes | None:
-            try:
-                computation = self._execute(
-                    vm.state, Message(sender=sender, to=to, data=data), self.config.gas_limit
-                )
-            except RpcError:
-                return None
-            return None if computation.is_error else computation.output
+            # On the block's own state: a suspension earlier in the same block counts.
+            return _static_call(state, sender, to, data, self.config.gas_limit)
 
         if not self.permissioning.allows(transaction, view):
             raise SenderNotAuthorized(
@@ -389,16 +385,15 @@ class Node:
             )
         return transaction
 
-    def _seal(self) -> BlockAPI:
-        block = self._chain.mine_block()
-        self._head = block.header
-        self._chain.header = self._next_header(block.header)
-        return block
+    def _seal(self, block: _BlockBuilder) -> _SealedBlock:
+        sealed = block.seal(self._chaindb)
+        self._head = sealed.block.header
+        return sealed
 
     def _commit(
-        self, blocks: Sequence[BlockAPI], *, truncate_logs_above: int | None = None
+        self, blocks: Sequence[_SealedBlock], *, truncate_logs_above: int | None = None
     ) -> None:
-        rows = [log for block in blocks for log in self.logs_of(block)]
+        rows = [log for sealed in blocks for log in logindex.logs_of_block(*sealed)]
 
         def also(connection: Any) -> None:
             if truncate_logs_above is not None:
@@ -411,7 +406,6 @@ class Node:
         """Forget uncommitted blocks: back to the durable head."""
         self.store.discard()
         self._head = self._chain.get_canonical_head()
-        self._chain.header = self._next_header(self._head)
 
     # --- development: snapshots and time travel (in-memory chains only) ---
 
@@ -432,7 +426,6 @@ class Node:
         self.store.commit(
             also=lambda connection: logindex.delete_above(connection, target.block_number)
         )
-        self._chain.header = self._next_header(target)
 
     def mine_at(self, timestamp: int) -> None:
         """Mine an empty block with this timestamp (not before the head's)."""
@@ -440,8 +433,9 @@ class Node:
         if timestamp < self._head.timestamp:
             raise ValueError(f"timestamp {timestamp} is before the head's {self._head.timestamp}")
         try:
-            self._chain.header = self._next_header(self._head, timestamp)
-            self._commit([self._seal()])
+            self._commit(
+                [self._seal(_BlockBuilder(self._chain, self._next_header(self._head, timestamp)))]
+            )
         except BaseException:
             self._abandon()
             raise
@@ -449,6 +443,76 @@ class Node:
     def _require_development(self, feature: str) -> None:
         if not self.development:
             raise DevelopmentOnly(f"{feature}: not on a chain that keeps a real register")
+
+
+class _SealedBlock(NamedTuple):
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+
+
+class _BlockBuilder:
+    """A block being built on one VM, whose state carries the block's transactions so far.
+
+    py-evm's `MiningChain.apply_transaction` rebuilds the block (state root, transaction and
+    receipt tries) after every transaction, which makes a block of n transactions cost n^2;
+    here the state is persisted and the tries are built once, when the block is sealed.
+    """
+
+    def __init__(self, chain: Chain, header: BlockHeaderAPI) -> None:
+        self._vm = chain.get_vm(header)
+        self.header = header
+        self.transactions: list[SignedTransactionAPI] = []
+        self.receipts: list[ReceiptAPI] = []
+
+    @property
+    def state(self) -> StateAPI:
+        return self._vm.state
+
+    def has_room_for(self, transaction: SignedTransactionAPI) -> bool:
+        return self.header.gas_used + transaction.gas <= self.header.gas_limit
+
+    def add(self, transaction: SignedTransactionAPI) -> None:
+        receipt, _ = self._vm.apply_transaction(self.header, transaction)
+        self.header = self._vm.add_receipt_to_header(self.header, receipt)
+        self.transactions.append(transaction)
+        self.receipts.append(receipt)
+
+    def seal(self, chaindb: ChainDB) -> _SealedBlock:
+        """Finish the block (state root, tries), check it, and write it as the new head."""
+        vm = self._vm
+        filled = vm.set_block_transactions_and_withdrawals(
+            vm.get_block(), self.header, self.transactions, self.receipts
+        )
+        block = vm.mine_block(filled).block  # persists the state; validates against the parent
+        chaindb.persist_block(block)
+        return _SealedBlock(block, tuple(self.receipts))
+
+
+def _static_call(state: StateAPI, sender: bytes, to: bytes, data: bytes, gas: int) -> bytes | None:
+    """Run a read-only message (STATICCALL semantics) on `state`; its output, None on failure.
+
+    A bare message, without a transaction around it (no nonce, intrinsic gas or fee
+    bookkeeping): the permission check runs before every transaction, and this is most of its
+    cost. The snapshot takes back the warm-address marks the message leaves (EIP-2929).
+    """
+    message = EvmMessage(
+        gas=gas,
+        to=to,  # type: ignore[arg-type]
+        sender=sender,  # type: ignore[arg-type]
+        value=0,
+        data=data,
+        code=state.get_code(to),  # type: ignore[arg-type]
+        is_static=True,
+    )
+    context = state.get_transaction_context_class()(gas_price=0, origin=sender)  # type: ignore[arg-type]
+    snapshot = state.snapshot()
+    try:
+        computation = state.computation_class.apply_message(state, message, context)
+    except Exception:  # a failing permission check refuses, it never breaks the node
+        return None
+    finally:
+        state.revert(snapshot)
+    return None if computation.is_error else computation.output
 
 
 def _max_gas_price(transaction: SignedTransactionAPI) -> int:

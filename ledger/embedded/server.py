@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,6 +29,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON = [(b"content-type", b"application/json")]
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class JsonRpcApp:
@@ -75,8 +78,21 @@ class JsonRpcApp:
         self._worker.shutdown(wait=True)
 
 
+class _Stopped(Exception):
+    """SIGINT or SIGTERM, handed back by uvicorn once it has shut down gracefully."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
 def serve(rpc: JsonRpc, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM; the caller closes the node afterwards."""
+    """Serve until SIGINT or SIGTERM, then return; the caller closes the node afterwards.
+
+    uvicorn finishes the requests in flight, then raises the signal again for whatever handler
+    was there before it: ours turns it into a normal return, so that the node is closed (its
+    write-ahead log folded in) and the process exits 0.
+    """
     app = JsonRpcApp(rpc)
     config = uvicorn.Config(
         app,
@@ -87,9 +103,15 @@ def serve(rpc: JsonRpc, host: str, port: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, _stop) for sig in _SIGNALS} if main else {}
     try:
         uvicorn.Server(config).run()
+    except _Stopped:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         app.shutdown()
 
 

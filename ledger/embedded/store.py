@@ -25,6 +25,7 @@ from pathlib import Path
 from eth.abc import AtomicWriteBatchAPI
 from eth.db.atomic import AtomicDBWriteBatch
 from eth.db.backends.base import BaseAtomicDB
+from lru import LRU
 
 #: Bumped when the tables change; a file of another version is refused, never guessed at.
 SCHEMA_VERSION = 1
@@ -54,6 +55,11 @@ CREATE INDEX IF NOT EXISTS logs_by_topic0 ON logs (topic0, block_number);
 #: every transaction; 64 MiB keeps the hot part of a large state in memory.
 _CACHE_KIB = 65_536
 
+#: Committed entries kept in this process (an LRU in front of SQLite). py-evm builds a fresh
+#: state, with cold caches, for every transaction and block; without this, every trie node on
+#: the path to every account and slot touched is a SQL query again. ~200 bytes an entry.
+_READ_CACHE_ENTRIES = 200_000
+
 _DELETED = None
 
 
@@ -69,7 +75,8 @@ class ChainStore(BaseAtomicDB):
         self.path = path
         #: Writes not committed yet; `None` marks a deletion.
         self._pending: dict[bytes, bytes | None] = {}
-        #: Reads that reached SQLite (not the overlay): the restart test counts them.
+        self._cache: LRU[bytes, bytes] = LRU(_READ_CACHE_ENTRIES)
+        #: Reads that reached SQLite (not the overlay or the cache): the restart test counts them.
         self.reads = 0
 
     @classmethod
@@ -121,11 +128,16 @@ class ChainStore(BaseAtomicDB):
             if value is _DELETED:
                 raise KeyError(key)
             return value
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         self.reads += 1
         row = self.connection.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise KeyError(key)
-        return bytes(row[0])
+        value = bytes(row[0])
+        self._cache[key] = value
+        return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[key] = value
@@ -174,6 +186,11 @@ class ChainStore(BaseAtomicDB):
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        for key, value in self._pending.items():
+            if value is _DELETED:
+                self._cache.pop(key, None)
+            else:
+                self._cache[key] = value
         self._pending.clear()
 
     def discard(self) -> None:

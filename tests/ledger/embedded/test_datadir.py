@@ -1,0 +1,223 @@
+"""The data directory: re-opening at the head without replaying, one process at a time, backups."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from ledger.backends.embedded import EmbeddedBackend
+from ledger.embedded.datadir import (
+    DataDir,
+    DataDirError,
+    DataDirInUse,
+    backup,
+    create_node,
+    initialize,
+    open_node,
+)
+from ledger.embedded.genesis import ChainConfig
+from ledger.embedded.jsonrpc import JsonRpc
+from ledger.embedded.node import Node
+from ledger.embedded.permissioning import AccountRulesContract, ValidatorOnly
+from tests.ledger.embedded.conftest import CHAIN_ID, Template
+from wallets.signer import LocalSigner
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _config(validator: LocalSigner) -> ChainConfig:
+    return ChainConfig(
+        chain_id=CHAIN_ID, validator=validator.address, genesis_timestamp=int(time.time())
+    )
+
+
+def _transfers(node: Node, signer: LocalSigner, count: int, per_block: int) -> None:
+    nonce = 0
+    while nonce < count:
+        batch = [
+            signer.sign_transaction(
+                {
+                    "chainId": CHAIN_ID,
+                    "nonce": n,
+                    "gas": 21_000,
+                    "gasPrice": 0,
+                    "value": 0,
+                    "to": signer.address,
+                    "data": b"",
+                }
+            )
+            for n in range(nonce, min(nonce + per_block, count))
+        ]
+        assert all(isinstance(r, bytes) for r in node.send_raw_transactions(batch))
+        nonce += len(batch)
+
+
+def _reads_to_reopen(data_dir: DataDir) -> tuple[int, int]:
+    """Database reads from opening to answering a first few requests; and the head."""
+    node = open_node(data_dir)
+    try:
+        rpc = JsonRpc(node)
+        for method, params in (
+            ("eth_blockNumber", []),
+            ("eth_getBlockByNumber", ["latest", True]),
+            ("eth_getBalance", [node.config.validator, "latest"]),
+        ):
+            answer = rpc.handle({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+            assert isinstance(answer, dict)
+            assert "result" in answer
+        return node.store.reads, node.head.block_number
+    finally:
+        node.close()
+
+
+def test_reopening_reads_as_little_from_a_long_chain_as_from_a_short_one(tmp_path: Path) -> None:
+    signer = LocalSigner(Account.create().key)
+    short, long = DataDir(tmp_path / "short"), DataDir(tmp_path / "long")
+    for data_dir, count in ((short, 20), (long, 600)):
+        node = create_node(data_dir, _config(signer))
+        _transfers(node, signer, count, per_block=2)
+        node.close()
+
+    short_reads, short_head = _reads_to_reopen(short)
+    long_reads, long_head = _reads_to_reopen(long)
+
+    assert (short_head, long_head) == (10, 300)
+    # History is never replayed: the same handful of lookups, whatever the chain's length.
+    assert long_reads == short_reads
+    assert long_reads < 40
+
+
+def test_a_reopened_chain_is_at_its_head_with_its_state(tmp_path: Path) -> None:
+    signer = LocalSigner(Account.create().key)
+    data_dir = DataDir(tmp_path / "chain")
+    node = create_node(data_dir, _config(signer))
+    _transfers(node, signer, 5, per_block=1)
+    head = node.head
+    node.close()
+
+    reopened = open_node(data_dir)
+    try:
+        assert reopened.head == head
+        assert reopened.state_at(reopened.head).get_nonce(bytes.fromhex(signer.address[2:])) == 5
+        assert reopened.config == _config(signer).model_copy(
+            update={"genesis_timestamp": reopened.config.genesis_timestamp}
+        )
+    finally:
+        reopened.close()
+
+
+def test_a_second_process_opening_the_chain_gets_a_clear_error(chain_dir: Path) -> None:
+    holder = EmbeddedBackend.open(chain_dir)
+    try:
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path;"
+                "from ledger.embedded.datadir import DataDir, open_node;"
+                "open_node(DataDir(Path(sys.argv[1])))",
+                str(chain_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.close()
+
+    assert other.returncode != 0
+    assert "DataDirInUse" in other.stderr
+    assert f"in use by another process (pid {__import__('os').getpid()})" in other.stderr
+
+
+def test_the_lock_is_released_by_a_process_that_dies(chain_dir: Path) -> None:
+    killed = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            "from ledger.embedded.datadir import DataDir, open_node;"
+            "open_node(DataDir(Path(sys.argv[1]))); print('open', flush=True); time.sleep(60)",
+            str(chain_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+    )
+    assert killed.stdout is not None
+    assert killed.stdout.readline() == b"open\n"
+    with pytest.raises(DataDirInUse):
+        open_node(DataDir(chain_dir))
+    killed.kill()
+    killed.wait()
+
+    open_node(DataDir(chain_dir)).close()
+
+
+def test_the_permissioning_in_force_follows_the_manifest(
+    chain_dir: Path, template: Template, tmp_path: Path
+) -> None:
+    node = open_node(DataDir(chain_dir))
+    try:
+        assert isinstance(node.permissioning, AccountRulesContract)
+    finally:
+        node.close()
+    fresh = create_node(DataDir(tmp_path / "fresh"), _config(template.office))
+    try:
+        assert isinstance(fresh.permissioning, ValidatorOnly)
+    finally:
+        fresh.close()
+
+
+def test_a_failed_init_leaves_nothing_behind(tmp_path: Path) -> None:
+    signer = LocalSigner(Account.create().key)
+    target = tmp_path / "chain"
+
+    def failing(node: Node, data_dir: DataDir) -> None:
+        raise RuntimeError("deployment failed")
+
+    with pytest.raises(RuntimeError, match="deployment failed"):
+        initialize(target, _config(signer), failing)
+
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "chain").mkdir()
+    (tmp_path / "chain" / "notes.txt").write_text("mine")
+    signer = LocalSigner(Account.create().key)
+
+    with pytest.raises(DataDirError, match="not an empty directory"):
+        initialize(tmp_path / "chain", _config(signer), lambda node, data_dir: None)
+
+
+def test_opening_a_directory_without_a_chain_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(DataDirError, match="ipledger chain init"):
+        open_node(DataDir(tmp_path))
+
+
+def test_a_backup_taken_while_the_chain_runs_opens_at_the_same_head(
+    chain: EmbeddedBackend, chain_dir: Path, tmp_path: Path
+) -> None:
+    head = chain.w3.eth.get_block("latest")
+
+    copied_head = backup(DataDir(chain_dir), DataDir(tmp_path / "copy"))
+
+    assert copied_head == head["number"]
+    copy = EmbeddedBackend.open(tmp_path / "copy")
+    try:
+        assert copy.w3.eth.get_block("latest")["hash"] == head["hash"]
+        assert (tmp_path / "copy" / "manifest.json").read_text() == (
+            chain_dir / "manifest.json"
+        ).read_text()
+        assert (tmp_path / "copy" / "keystore" / "office.json").exists() == (
+            chain_dir / "keystore" / "office.json"
+        ).exists()
+    finally:
+        copy.close()

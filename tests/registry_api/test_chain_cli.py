@@ -1,0 +1,191 @@
+"""`ipledger chain`: init a data directory, serve it over HTTP, back it up."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+from typer.testing import CliRunner
+from web3 import HTTPProvider, Web3
+
+from ledger.artifacts import ArtifactSet
+from ledger.backends.anvil import free_port
+from ledger.backends.rpc import RpcBackend
+from ledger.deploy import open_ledger
+from ledger.errors import ParticipantRegistryAlreadyEnrolled
+from ledger.manifest import DeploymentManifest
+from ledger.types import Role
+from registry_api.cli import app
+from wallets.signer import LocalSigner
+
+runner = CliRunner()
+PASSWORD = "correct horse battery staple"
+IPLEDGER = str(Path(sys.executable).with_name("ipledger"))
+
+
+@pytest.fixture(scope="module")
+def initialized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("office") / "chain"
+    result = runner.invoke(
+        app,
+        ["chain", "init", "--data-dir", str(data_dir), "--chain-id", "8888"],
+        env={"IPLEDGER_KEY_PASSWORD": PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    return data_dir
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def serve(data_dir: Path) -> Served:
+    port = free_port()
+    process = subprocess.Popen(
+        [IPLEDGER, "chain", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+            return Served(url, process)
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stderr = process.stderr.read().decode() if process.stderr else ""
+                raise AssertionError(f"chain serve did not start: {stderr}") from None
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def served(initialized: Path) -> Iterator[Served]:
+    running = serve(initialized)
+    yield running
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(timeout=30) == 0
+
+
+def test_init_keeps_the_office_key_in_an_encrypted_keystore_and_never_shows_the_password(
+    initialized: Path,
+) -> None:
+    keystore = json.loads((initialized / "keystore" / "office.json").read_text())
+    manifest = DeploymentManifest.load(initialized / "manifest.json")
+
+    assert keystore["crypto"]["kdf"] == "scrypt"
+    office = Account.from_key(Account.decrypt(keystore, PASSWORD))
+    assert manifest.deployer == office.address
+    assert manifest.office.keys == (office.address,)
+    assert manifest.chain_id == 8888
+    assert (initialized / "keystore" / "office.json").stat().st_mode & 0o077 == 0
+    for path in initialized.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_init_needs_a_password_and_an_empty_directory(
+    initialized: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IPLEDGER_KEY_PASSWORD", raising=False)
+    no_password = runner.invoke(app, ["chain", "init", "--data-dir", str(tmp_path / "new")])
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+    again = runner.invoke(
+        app,
+        ["chain", "init", "--data-dir", str(initialized), "--password-file", str(password_file)],
+    )
+
+    assert no_password.exit_code == 1
+    assert "password is needed" in " ".join(no_password.output.split())
+    assert not (tmp_path / "new").exists()
+    assert again.exit_code == 1
+    assert "not an empty directory" in " ".join(again.output.split())
+
+
+def test_a_served_chain_answers_web3_and_the_ledger_library_over_http(
+    served: Served, initialized: Path, artifacts: ArtifactSet
+) -> None:
+    backend = RpcBackend(served.url)
+    office = LocalSigner.from_key_file(initialized / "keystore" / "office.json", PASSWORD)
+    ledger = open_ledger(
+        backend, DeploymentManifest.load(initialized / "manifest.json"), artifacts, office
+    )
+
+    assert backend.chain_id == 8888
+    assert backend.w3.client_version.startswith("ipledger-embedded/")
+    assert ledger.participants.is_office(office.address)
+    with pytest.raises(ParticipantRegistryAlreadyEnrolled):  # a revert, typed, over HTTP
+        ledger.participants.enrol(1, Role.PARTICIPANT, bytes(32), 2**40, [office.address])
+    receipt = ledger.participants.renew_certificate(1, bytes(range(32)), 2**40).receipt
+    assert backend.w3.eth.get_block("latest")["number"] == receipt.block_number
+
+
+def test_a_request_over_the_size_limit_is_refused_and_changes_nothing(served: Served) -> None:
+    w3 = Web3(HTTPProvider(served.url))
+    head = w3.eth.block_number
+    raw = "0x" + Account.create().sign_transaction(
+        {"nonce": 0, "gas": 10_000_000, "gasPrice": 0, "to": None, "value": 0,
+         "data": b"\x00" * 6_000_000, "chainId": 8888}
+    ).raw_transaction.hex()  # fmt: skip
+
+    response = httpx.post(
+        served.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]},
+    )
+
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == -32005
+    assert "at most 5242880 bytes" in error["message"]
+    assert w3.eth.block_number == head
+
+
+def test_only_post_is_answered(served: Served) -> None:
+    response = httpx.get(served.url)
+
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == -32600
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused(
+    served: Served, initialized: Path
+) -> None:
+    second = subprocess.run(
+        [IPLEDGER, "chain", "serve", "--data-dir", str(initialized), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert second.returncode == 1
+    assert "in use by another process" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_a_backup_of_a_served_chain_serves_the_same_head(served: Served, tmp_path: Path) -> None:
+    w3 = Web3(HTTPProvider(served.url))
+    head = w3.eth.get_block("latest")
+    source = Path(served.process.args[4])  # type: ignore[index]
+
+    result = runner.invoke(
+        app, ["chain", "backup", "--data-dir", str(source), "--to", str(tmp_path / "copy")]
+    )
+    copy = serve(tmp_path / "copy")
+    try:
+        assert result.exit_code == 0, result.output
+        assert Web3(HTTPProvider(copy.url)).eth.get_block("latest")["hash"] == head["hash"]
+    finally:
+        copy.process.send_signal(signal.SIGTERM)
+        assert copy.process.wait(timeout=30) == 0
