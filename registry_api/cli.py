@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from registry_api.commands.chain import chain_app
 from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console
 from registry_api.commands.contracts import contracts_app
 from registry_api.commands.identity import identity_app
@@ -17,6 +18,7 @@ app = typer.Typer(
     help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True
 )
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(chain_app, name="chain")
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(identity_app, name="identity")
