@@ -150,9 +150,7 @@ class ParticipantIdentity:
             raise CertificateError(f"malformed ledger extension: {exc}") from None
 
 
-_ALL_ROLES = Role(0)
-for _role in Role:
-    _ALL_ROLES |= _role
+_ALL_ROLES = Role(sum(role.value for role in Role))
 
 
 @dataclass(frozen=True)
@@ -469,7 +467,7 @@ def _check_chain(
 
     if root is None:
         return Check(CheckName.CHAIN, Outcome.SKIPPED, "no office root certificate given")
-    root_name = root.subject.rfc4514_string()
+    root_name = _common_name(root.subject)
     try:
         constraints = root.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
@@ -480,7 +478,7 @@ def _check_chain(
         return failed(f"the office root {root_name} is not valid now")
     cert = certificate.certificate
     if cert.issuer != root.subject:
-        return failed(f"issued by {certificate.issuer}, not by the office root {root_name}")
+        return failed(f"issued by {_common_name(cert.issuer)}, not by the office root {root_name}")
     try:
         own = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         if own.ca:
@@ -568,6 +566,14 @@ def _check_status(record: ChainRecord) -> Check:
     else:
         detail = f"participant {pid} is {status.name.lower()}"
     return Check(CheckName.STATUS, Outcome.FAILED, detail)
+
+
+def _common_name(name: x509.Name) -> str:
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not values:
+        return name.rfc4514_string()
+    value = values[0].value
+    return repr(value if isinstance(value, str) else value.decode())
 
 
 def _date(moment: datetime.datetime) -> str:

@@ -128,7 +128,11 @@ def _new_password(password_file: Path | None) -> str:
 def _open_ledger(rpc: str, manifest: Path | None) -> Ledger:
     root = Toolchain.discover().root
     backend = RpcBackend(rpc)
-    manifest_path = manifest or root / "deployments" / f"{backend.chain_id}.json"
+    try:
+        chain_id = backend.chain_id
+    except OSError:  # requests' connection errors are OSErrors; their text is a page long
+        raise fail(f"cannot reach a ledger node at {rpc}") from None
+    manifest_path = manifest or root / "deployments" / f"{chain_id}.json"
     artifacts = compile_sources(root / "contracts", root / "build" / "artifacts.json")
     return open_ledger(backend, DeploymentManifest.load(manifest_path), artifacts)
 
@@ -189,8 +193,11 @@ def wallet_import(
     wallet_dir: WalletDirOption = None,
     password_file: PasswordFileOption = None,
 ) -> None:
-    """Import a key: a keystore (kept as it is, once its password unlocks it) or a hex key
-    (from a file, or typed at a hidden prompt: never as an argument, which shells remember)."""
+    """Import a key from a keystore or a hex private key.
+
+    A keystore is kept as it is, once its password unlocks it. A hex key comes from a file or a
+    hidden prompt, never from an argument, which shells remember.
+    """
     try:
         wallets = _directory(wallet_dir)
         if keystore is not None and key_file is not None:
@@ -267,7 +274,10 @@ def wallet_sign(
     """
     try:
         signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
-        data = json.loads(typed_data.read_text())
+        try:
+            data = json.loads(typed_data.read_text())
+        except ValueError as exc:
+            raise SigningRefused(f"{typed_data} is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise SigningRefused(f"{typed_data} does not hold an EIP-712 typed data object")
         ledger = _open_ledger(rpc, manifest)
@@ -339,9 +349,12 @@ def wallet_rotate(
     wallet_dir: WalletDirOption = None,
     password_file: PasswordFileOption = None,
 ) -> None:
-    """Replace the wallet's key: a new key is made and saved, the rotation is signed with the
-    current key and recorded by the office, then the wallet switches to the new key (the old
-    one is kept under retired/). Run it again to resume a rotation that was interrupted."""
+    """Replace the wallet's key, through the office.
+
+    A new key is made and saved, the rotation is signed with the current key and recorded by
+    the office, then the wallet switches to the new key (the old one is kept under retired/).
+    Run it again to resume a rotation that was interrupted.
+    """
     try:
         wallets = _directory(wallet_dir)
         entry = wallets.find(wallet)

@@ -121,7 +121,11 @@ def _office_key(key_file: Path, password_file: Path | None) -> LocalSigner:
 
 def _open_ledger(rpc: str, manifest: Path | None, sender: LocalSigner | None = None) -> Ledger:
     backend = RpcBackend(rpc)
-    path = manifest or ROOT / "deployments" / f"{backend.chain_id}.json"
+    try:
+        chain_id = backend.chain_id
+    except OSError:  # requests' connection errors are OSErrors; their text is a page long
+        raise fail(f"cannot reach a ledger node at {rpc}") from None
+    path = manifest or ROOT / "deployments" / f"{chain_id}.json"
     artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
     return open_ledger(backend, DeploymentManifest.load(path), artifacts, sender)
 
@@ -172,7 +176,8 @@ def _validity(days: int) -> tuple[datetime.datetime, datetime.datetime]:
 
 def _show_certificate(certificate: ParticipantCertificate, path: Path | None) -> None:
     identity = certificate.identity
-    table = Table("field", "value", title=f"certificate of participant {identity.participant_id}")
+    table = Table("field", title=f"certificate of participant {identity.participant_id}")
+    table.add_column("value", overflow="fold")
     table.add_row("legal name", identity.legal_name)
     table.add_row("registration number", identity.registration_number)
     table.add_row("country", identity.country)
@@ -271,8 +276,11 @@ def identity_enrol(
     ca_password_file: CaPasswordOption = None,
     password_file: PasswordFileOption = None,
 ) -> None:
-    """Issue a participant certificate and enrol the participant on chain with its fingerprint,
-    roles and keys (after identifying it off chain)."""
+    """Issue a participant certificate and enrol the participant on chain.
+
+    Run it once the participant is identified off chain; the chain gets the certificate's
+    fingerprint and end of validity, the roles and the keys.
+    """
     try:
         store = CaDirectory(ca_dir)
         raw_key = _public_key(public_key)
@@ -346,8 +354,12 @@ def identity_verify(
         Path | None, typer.Option("--ca-dir", envvar="IPLEDGER_CA_DIR", help="The CA directory.")
     ] = None,
 ) -> None:
-    """Identify a counterparty on your own: certificate chain to the office root, fingerprint
-    on chain, address bound now, participant active. Exit 1 naming each check that failed."""
+    """Identify a counterparty by address or participant id, on your own.
+
+    Checks the certificate chain to the office root, the fingerprint on chain, that the address
+    is bound to the participant now and that the participant is active; exits 1 naming each
+    check that failed.
+    """
     try:
         if root is None and ca_dir is None:
             raise CertificateError("give the office root (--root) or the CA directory (--ca-dir)")
