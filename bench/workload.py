@@ -117,6 +117,12 @@ class RawSender:
         self._nonce += 1
         self._pending.append(self._signer.sign_transaction(transaction))
 
+    def send_pending(self) -> bytes:
+        """Send the queued transactions one by one without waiting; the last one's hash."""
+        raw, self._pending = self._pending, []
+        hashes = [self._w3.eth.send_raw_transaction(tx) for tx in raw]
+        return bytes(hashes[-1])
+
     def flush(self) -> int:
         """Send the queued transactions, wait for them, check them; return how many logs."""
         raw, self._pending = self._pending, []

@@ -28,10 +28,10 @@ class Settings(BaseSettings):
     #: kept, so a reorg within this depth is rolled back; a deeper one stops the mirror.
     reorg_window: int = Field(default=64, ge=1)
     #: Block range of the first `eth_getLogs`; then sized adaptively between 1 and the maximum.
-    batch_blocks: int = Field(default=100, ge=1)
+    batch_blocks: int = Field(default=10, ge=1)
     max_batch_blocks: int = Field(default=10_000, ge=1)
     #: The range grows while a response holds fewer logs than this, and shrinks above it.
-    batch_logs: int = Field(default=2_000, ge=1)
+    batch_logs: int = Field(default=5_000, ge=1)
     #: How long `mirror sync --follow` waits for a new block when it has caught up.
     poll_seconds: float = Field(default=0.1, gt=0)
 

@@ -49,9 +49,9 @@ MAX_BACKOFF_POLLS = 50
 class IndexerOptions:
     confirmations: int = 0
     reorg_window: int = 64
-    batch_blocks: int = 100
+    batch_blocks: int = 10
     max_batch_blocks: int = 10_000
-    batch_logs: int = 2_000
+    batch_logs: int = 5_000
     poll_seconds: float = 0.1
 
     @classmethod

@@ -342,7 +342,7 @@ def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
             == tuple_(RightStatusChange.block_number, RightStatusChange.log_index),
         )
         .where(RightStatusChange.asset_id == asset_id)
-    ).tuples():
+    ):
         entries.append(
             StatusEntry(
                 Position(change.block_number, change.log_index),
@@ -371,7 +371,7 @@ def _assignment_steps(
         )
         .where(AssignmentStatusChange.assignment_id.in_(assignment_ids))
         .order_by(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index)
-    ).tuples():
+    ):
         steps.setdefault(step.assignment_id, []).append((step, event))
     return steps
 

@@ -319,3 +319,21 @@ def test_a_node_refusing_big_ranges_is_read_in_smaller_ones(
     assert any(not answered for _, answered in chain.requests)
     assert all(blocks <= 3 for blocks, answered in chain.requests if answered)
     assert digests(database, history.chain_id) == fresh
+
+
+def test_every_row_traces_back_to_an_event_of_the_raw_log(mirrored: Database) -> None:
+    from sqlalchemy import select
+
+    from registry_api.db.models import Base, ChainEvent
+
+    with mirrored.sessions() as session:
+        events = set(session.execute(select(ChainEvent.block_number, ChainEvent.log_index)).all())
+        for table in Base.metadata.sorted_tables:
+            for prefix in ("created", "updated"):
+                if f"{prefix}_block" not in table.c:
+                    continue
+                refs = session.execute(
+                    select(table.c[f"{prefix}_block"], table.c[f"{prefix}_log_index"])
+                ).all()
+                assert refs, table.name
+                assert set(refs) <= events, f"{table.name}.{prefix}_* names unknown events"

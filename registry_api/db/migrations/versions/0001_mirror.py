@@ -18,6 +18,7 @@ depends_on: str | None = None
 #: `search_key`. PostgreSQL: a GIN index on the title's tsvector. The 'simple' configuration
 #: (no stemming, no stop words): titles come from many jurisdictions and languages.
 SQLITE_SEARCH = (
+    "CREATE INDEX ix_rights_search_key ON rights (search_key)",
     "CREATE VIRTUAL TABLE rights_search"
     " USING fts5(title, tokenize = 'unicode61 remove_diacritics 2')",
     """CREATE TRIGGER rights_search_insert AFTER INSERT ON rights BEGIN
@@ -100,11 +101,6 @@ def upgrade() -> None:
         sa.Column("created_log_index", sa.Integer(), nullable=False),
         sa.Column("updated_block", sa.BigInteger(), nullable=False),
         sa.Column("updated_log_index", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_participant_keys_chain_events"),
-        ),
         sa.PrimaryKeyConstraint("address", name=op.f("pk_participant_keys")),
     )
     with op.batch_alter_table("participant_keys", schema=None) as batch_op:
@@ -130,11 +126,6 @@ def upgrade() -> None:
         sa.Column("created_log_index", sa.Integer(), nullable=False),
         sa.Column("updated_block", sa.BigInteger(), nullable=False),
         sa.Column("updated_log_index", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_participants_chain_events"),
-        ),
         sa.PrimaryKeyConstraint("participant_id", name=op.f("pk_participants")),
     )
     with op.batch_alter_table("participants", schema=None) as batch_op:
@@ -163,11 +154,6 @@ def upgrade() -> None:
         sa.Column("created_log_index", sa.Integer(), nullable=False),
         sa.Column("updated_block", sa.BigInteger(), nullable=False),
         sa.Column("updated_log_index", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_rights_chain_events"),
-        ),
         sa.PrimaryKeyConstraint("asset_id", name=op.f("pk_rights")),
         sa.UniqueConstraint(
             "jurisdiction", "number", "kind", name=op.f("uq_rights_jurisdiction_number_kind")
@@ -179,7 +165,6 @@ def upgrade() -> None:
             ["created_block", "created_log_index"],
             unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_rights_search_key"), ["search_key"], unique=False)
 
     op.create_table(
         "assignments",
@@ -201,11 +186,6 @@ def upgrade() -> None:
         sa.Column("updated_log_index", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["asset_id"], ["rights.asset_id"], name=op.f("fk_assignments_rights")
-        ),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_assignments_chain_events"),
         ),
         sa.PrimaryKeyConstraint("assignment_id", name=op.f("pk_assignments")),
     )
@@ -237,11 +217,6 @@ def upgrade() -> None:
         sa.Column("updated_block", sa.BigInteger(), nullable=False),
         sa.Column("updated_log_index", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["asset_id"], ["rights.asset_id"], name=op.f("fk_owners_rights")),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_owners_chain_events"),
-        ),
         sa.PrimaryKeyConstraint("asset_id", "participant_id", name=op.f("pk_owners")),
     )
     with op.batch_alter_table("owners", schema=None) as batch_op:
@@ -294,11 +269,6 @@ def upgrade() -> None:
             ["assignments.assignment_id"],
             name=op.f("fk_assignment_signers_assignments"),
         ),
-        sa.ForeignKeyConstraint(
-            ["created_block", "created_log_index"],
-            ["chain_events.block_number", "chain_events.log_index"],
-            name=op.f("fk_assignment_signers_chain_events"),
-        ),
         sa.PrimaryKeyConstraint("assignment_id", "position", name=op.f("pk_assignment_signers")),
     )
     with op.batch_alter_table("assignment_signers", schema=None) as batch_op:
@@ -348,6 +318,7 @@ def downgrade() -> None:
         for trigger in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER rights_search_{trigger}")
         op.execute("DROP TABLE rights_search")
+        op.execute("DROP INDEX ix_rights_search_key")
     elif dialect == "postgresql":
         op.execute("DROP INDEX ix_rights_title_search")
     with op.batch_alter_table("assignment_status_changes", schema=None) as batch_op:
@@ -374,7 +345,6 @@ def downgrade() -> None:
 
     op.drop_table("assignments")
     with op.batch_alter_table("rights", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_rights_search_key"))
         batch_op.drop_index(batch_op.f("ix_rights_created_block"))
 
     op.drop_table("rights")
