@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, column, func, literal_column, select, table, tuple_
 from sqlalchemy.orm import Session
@@ -183,8 +183,17 @@ class MirrorStatus:
 
 
 def right_by_id(session: Session, asset_id: bytes) -> Right | None:
-    row = session.get(RightRow, asset_id)
-    return None if row is None else _rights(session, [row])[0]
+    """A right and its owners, in one round trip."""
+    rows = session.execute(
+        select(RightRow.__table__, OwnerRow.participant_id, OwnerRow.bps)
+        .outerjoin(OwnerRow, OwnerRow.asset_id == RightRow.asset_id)
+        .where(RightRow.asset_id == asset_id)
+        .order_by(OwnerRow.position)
+    ).all()
+    if not rows:
+        return None
+    owners = [Owner(r.participant_id, r.bps) for r in rows if r.participant_id is not None]
+    return _right(rows[0], owners)
 
 
 def rights_by_number(session: Session, jurisdiction: str, number: str) -> list[Right]:
@@ -263,25 +272,26 @@ def _rights(session: Session, rows: Sequence[RightRow]) -> list[Right]:
             .order_by(OwnerRow.asset_id, OwnerRow.position)
         ):
             owners[asset_id].append(Owner(pid, bps))
-    return [
-        Right(
-            asset_id=row.asset_id,
-            jurisdiction=row.jurisdiction,
-            kind=AssetKind(row.kind),
-            number=row.number,
-            title=row.title,
-            document_hash=row.document_hash,
-            filing_date=row.filing_date,
-            registration_date=row.registration_date,
-            expiry_date=row.expiry_date,
-            status=AssetStatus(row.status),
-            status_reason=row.status_reason,
-            registered_by=row.registered_by,
-            registered_at=Position(row.created_block, row.created_log_index),
-            owners=tuple(owners[row.asset_id]),
-        )
-        for row in rows
-    ]
+    return [_right(row, owners[row.asset_id]) for row in rows]
+
+
+def _right(row: RightRow | Row[Any], owners: list[Owner]) -> Right:
+    return Right(
+        asset_id=row.asset_id,
+        jurisdiction=row.jurisdiction,
+        kind=AssetKind(row.kind),
+        number=row.number,
+        title=row.title,
+        document_hash=row.document_hash,
+        filing_date=row.filing_date,
+        registration_date=row.registration_date,
+        expiry_date=row.expiry_date,
+        status=AssetStatus(row.status),
+        status_reason=row.status_reason,
+        registered_by=row.registered_by,
+        registered_at=Position(row.created_block, row.created_log_index),
+        owners=tuple(owners),
+    )
 
 
 # --- chain of title ---
@@ -289,20 +299,26 @@ def _rights(session: Session, rows: Sequence[RightRow]) -> list[Right]:
 
 def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
     """Every registration, assignment and status change of a right, in chain order."""
-    right = session.get(RightRow, asset_id)
-    if right is None:
-        return []
-    registered = session.get(ChainEvent, (right.created_block, right.created_log_index))
-    entries: list[TitleEntry] = []
-    if registered is not None:
-        entries.append(
-            Registration(
-                Position(registered.block_number, registered.log_index),
-                registered.transaction_hash,
-                right.registered_by,
-                _owners_json(registered.arguments.get("owners")),
-            )
+    registered = session.execute(
+        select(RightRow.registered_by, ChainEvent)
+        .join(
+            ChainEvent,
+            tuple_(ChainEvent.block_number, ChainEvent.log_index)
+            == tuple_(RightRow.created_block, RightRow.created_log_index),
         )
+        .where(RightRow.asset_id == asset_id)
+    ).one_or_none()
+    if registered is None:
+        return []
+    office, event = registered
+    entries: list[TitleEntry] = [
+        Registration(
+            Position(event.block_number, event.log_index),
+            event.transaction_hash,
+            office,
+            _owners_json(event.arguments.get("owners")),
+        )
+    ]
     assignments = _assignments(
         session,
         session.scalars(
