@@ -319,39 +319,56 @@ def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
             _owners_json(event.arguments.get("owners")),
         )
     ]
-    assignments = _assignments(
-        session,
-        session.scalars(
-            select(AssignmentRow)
-            .where(AssignmentRow.asset_id == asset_id)
-            .order_by(AssignmentRow.created_block, AssignmentRow.created_log_index)
-        ).all(),
-    )
-    steps = _assignment_steps(session, [a.assignment_id for a in assignments])
-    for assignment in assignments:
-        filed, decision = None, None
-        for step, event in steps.get(assignment.assignment_id, []):
-            if step.status == AssignmentStatus.FILED:
-                filed = event
-            else:
-                decision = Decision(
-                    status=AssignmentStatus(step.status),
-                    office=step.actor,
-                    reason_code=step.reason_code,
-                    position=Position(event.block_number, event.log_index),
-                    transaction_hash=event.transaction_hash,
-                    owners_after=_owners_json(event.arguments.get("owners")),
-                )
-        entries.append(
-            AssignmentEntry(
-                assignment.filed_at,
-                filed.transaction_hash if filed is not None else b"",
-                assignment,
-                decision,
-            )
+    # Each assignment with its steps (filed, then registered or rejected) and their events.
+    steps = session.execute(
+        select(
+            AssignmentRow.__table__,
+            AssignmentStatusChange.status.label("step_status"),
+            AssignmentStatusChange.reason_code.label("step_reason"),
+            AssignmentStatusChange.actor,
+            ChainEvent.block_number.label("event_block"),
+            ChainEvent.log_index.label("event_log_index"),
+            ChainEvent.transaction_hash,
+            ChainEvent.arguments,
         )
-    for change, tx_hash in session.execute(
-        select(RightStatusChange, ChainEvent.transaction_hash)
+        .join(
+            AssignmentStatusChange,
+            AssignmentStatusChange.assignment_id == AssignmentRow.assignment_id,
+        )
+        .join(
+            ChainEvent,
+            tuple_(ChainEvent.block_number, ChainEvent.log_index)
+            == tuple_(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index),
+        )
+        .where(AssignmentRow.asset_id == asset_id)
+        .order_by(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index)
+    ).all()
+    filed: dict[bytes, AssignmentEntry] = {}
+    for step in steps:
+        position = Position(step.event_block, step.event_log_index)
+        if step.step_status == AssignmentStatus.FILED:
+            # The filing event names the signers, in the order they signed.
+            signers = tuple(str(s) for s in step.arguments.get("signers", ()))
+            filed[step.assignment_id] = AssignmentEntry(
+                position, step.transaction_hash, _assignment(step, signers), None
+            )
+            continue
+        entry = filed.get(step.assignment_id)
+        if entry is not None:
+            decision = Decision(
+                status=AssignmentStatus(step.step_status),
+                office=step.actor,
+                reason_code=step.step_reason,
+                position=position,
+                transaction_hash=step.transaction_hash,
+                owners_after=_owners_json(step.arguments.get("owners")),
+            )
+            filed[step.assignment_id] = AssignmentEntry(
+                entry.position, entry.transaction_hash, entry.assignment, decision
+            )
+    entries.extend(filed.values())
+    for change in session.execute(
+        select(RightStatusChange.__table__, ChainEvent.transaction_hash)
         .join(
             ChainEvent,
             tuple_(ChainEvent.block_number, ChainEvent.log_index)
@@ -362,7 +379,7 @@ def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
         entries.append(
             StatusEntry(
                 Position(change.block_number, change.log_index),
-                tx_hash,
+                change.transaction_hash,
                 AssetStatus(change.previous_status),
                 AssetStatus(change.status),
                 change.reason_code,
@@ -370,26 +387,6 @@ def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
             )
         )
     return sorted(entries, key=lambda entry: entry.position)
-
-
-def _assignment_steps(
-    session: Session, assignment_ids: list[bytes]
-) -> dict[bytes, list[tuple[AssignmentStatusChange, ChainEvent]]]:
-    steps: dict[bytes, list[tuple[AssignmentStatusChange, ChainEvent]]] = {}
-    if not assignment_ids:
-        return steps
-    for step, event in session.execute(
-        select(AssignmentStatusChange, ChainEvent)
-        .join(
-            ChainEvent,
-            tuple_(ChainEvent.block_number, ChainEvent.log_index)
-            == tuple_(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index),
-        )
-        .where(AssignmentStatusChange.assignment_id.in_(assignment_ids))
-        .order_by(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index)
-    ):
-        steps.setdefault(step.assignment_id, []).append((step, event))
-    return steps
 
 
 def _owners_json(value: object) -> tuple[Owner, ...]:
@@ -422,6 +419,23 @@ def pending_assignments(
     return Page(tuple(items), items[-1].filed_at.cursor() if more and items else None)
 
 
+def _assignment(row: AssignmentRow | Row[Any], signers: tuple[str, ...]) -> Assignment:
+    return Assignment(
+        assignment_id=row.assignment_id,
+        asset_id=row.asset_id,
+        assignor=row.assignor,
+        assignee=row.assignee,
+        share_bps=row.share_bps,
+        terms_hash=row.terms_hash,
+        status=AssignmentStatus(row.status),
+        reason_code=row.reason_code,
+        filer=row.filer,
+        decided_by=row.decided_by,
+        signers=signers,
+        filed_at=Position(row.created_block, row.created_log_index),
+    )
+
+
 def _assignments(session: Session, rows: Sequence[AssignmentRow]) -> list[Assignment]:
     signers: dict[bytes, list[str]] = {row.assignment_id: [] for row in rows}
     if signers:
@@ -431,23 +445,7 @@ def _assignments(session: Session, rows: Sequence[AssignmentRow]) -> list[Assign
             .order_by(AssignmentSigner.assignment_id, AssignmentSigner.position)
         ):
             signers[assignment_id].append(signer)
-    return [
-        Assignment(
-            assignment_id=row.assignment_id,
-            asset_id=row.asset_id,
-            assignor=row.assignor,
-            assignee=row.assignee,
-            share_bps=row.share_bps,
-            terms_hash=row.terms_hash,
-            status=AssignmentStatus(row.status),
-            reason_code=row.reason_code,
-            filer=row.filer,
-            decided_by=row.decided_by,
-            signers=tuple(signers[row.assignment_id]),
-            filed_at=Position(row.created_block, row.created_log_index),
-        )
-        for row in rows
-    ]
+    return [_assignment(row, tuple(signers[row.assignment_id])) for row in rows]
 
 
 def participant_by_id(session: Session, participant_id: int) -> Participant | None:
