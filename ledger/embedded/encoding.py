@@ -9,7 +9,7 @@ from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH
 
-from ledger.embedded.logindex import IndexedLog, logs_of_block
+from ledger.embedded.logindex import IndexedLog
 from ledger.embedded.node import encoded_size
 
 Json = dict[str, object]
@@ -125,8 +125,9 @@ def receipt_json(
     }
 
 
-def block_receipts_json(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> list[Json]:
-    logs = logs_of_block(block, receipts)
+def block_receipts_json(
+    block: BlockAPI, receipts: Sequence[ReceiptAPI], logs: Sequence[IndexedLog]
+) -> list[Json]:
     return [receipt_json(block, i, receipts, logs) for i in range(len(block.transactions))]
 
 

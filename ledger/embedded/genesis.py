@@ -6,6 +6,7 @@ from typing import Any
 
 from eth.abc import BlockHeaderAPI
 from eth.chains.base import Chain
+from eth.typing import HeaderParams
 from eth.vm.forks.london.blocks import LondonBlockHeader
 from eth.vm.forks.shanghai import ShanghaiVM
 from eth.vm.forks.shanghai.headers import create_shanghai_header_from_parent
@@ -80,7 +81,7 @@ def chain_class(config: ChainConfig) -> type[Chain]:
     )
 
 
-def genesis_parameters(config: ChainConfig) -> dict[str, Any]:
+def genesis_parameters(config: ChainConfig) -> dict[str, HeaderParams]:
     """The genesis header's fields: no allocations, nothing pre-funded (gas is free)."""
     return {
         "coinbase": bytes.fromhex(config.validator[2:]),

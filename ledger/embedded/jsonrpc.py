@@ -299,7 +299,9 @@ class JsonRpc:
         if header is None:
             return None
         block = self.node.block(header)
-        return encoding.block_receipts_json(block, self.node.receipts(block))
+        return encoding.block_receipts_json(
+            block, self.node.receipts(block), self.node.logs_of(block)
+        )
 
     def _send_raw_transaction(self, params: Params) -> object:
         raw = _data(_arg(params, 0, "raw transaction"))

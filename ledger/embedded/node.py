@@ -16,11 +16,12 @@ never replayed, so opening a chain of 50,000 transactions costs what opening one
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import rlp  # type: ignore[import-untyped]
 from eth.abc import (
@@ -40,6 +41,7 @@ from eth.vm.message import Message as EvmMessage
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
+from lru import LRU
 
 from ledger.embedded import logindex
 from ledger.embedded.errors import (
@@ -69,6 +71,7 @@ from ledger.embedded.permissioning import AnyoneMaySend, Permissioning
 from ledger.embedded.store import ChainStore, StoreError
 
 _CONFIG_KEY = "chain_config"
+_RECENT_BLOCKS = 64
 _HEAD_KEY = SchemaV1.make_canonical_head_hash_lookup_key()
 
 
@@ -122,6 +125,11 @@ class Node:
         self._chain: Chain = chain_class(config)(store)
         self._chaindb: ChainDB = self._chain.chaindb  # type: ignore[assignment]
         self._head: BlockHeaderAPI = self._chain.get_canonical_head()
+        # Decoded recent blocks, by hash (a block never changes): a client reading the receipts
+        # of a block of 100 transactions one by one would otherwise decode all 100 each time.
+        self._blocks: LRU[bytes, BlockAPI] = LRU(_RECENT_BLOCKS)
+        self._receipts: LRU[bytes, tuple[ReceiptAPI, ...]] = LRU(_RECENT_BLOCKS)
+        self._logs: LRU[bytes, tuple[IndexedLog, ...]] = LRU(_RECENT_BLOCKS)
 
     # --- opening ---
 
@@ -130,7 +138,10 @@ class Node:
         cls,
         store: ChainStore,
         config: ChainConfig,
-        **options: Any,
+        *,
+        permissioning: Permissioning | None = None,
+        development: bool = False,
+        on_close: Callable[[], None] | None = None,
     ) -> Node:
         """Write the genesis block and the chain's configuration into an empty store."""
         if store.meta(_CONFIG_KEY) is not None:
@@ -141,15 +152,28 @@ class Node:
                 connection, _CONFIG_KEY, config.model_dump_json()
             )
         )
-        return cls(store, config, **options)
+        return cls(
+            store,
+            config,
+            permissioning=permissioning,
+            development=development,
+            on_close=on_close,
+        )
 
     @classmethod
-    def open(cls, store: ChainStore, **options: Any) -> Node:
-        """Open the chain in `store` at its canonical head."""
+    def open(
+        cls,
+        store: ChainStore,
+        *,
+        permissioning: Permissioning | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> Node:
+        """Open the chain in `store` at its canonical head (never a development chain)."""
         saved = store.meta(_CONFIG_KEY)
         if saved is None:
             raise StoreError("this database holds no chain (run `ipledger chain init`)")
-        return cls(store, ChainConfig.model_validate_json(saved), **options)
+        config = ChainConfig.model_validate_json(saved)
+        return cls(store, config, permissioning=permissioning, on_close=on_close)
 
     def close(self) -> None:
         with self.lock:
@@ -183,13 +207,23 @@ class Node:
         return header if canonical is not None and canonical.hash == header.hash else None
 
     def block(self, header: BlockHeaderAPI) -> BlockAPI:
-        return self._chain.get_block_by_header(header)
+        block = self._blocks.get(header.hash)
+        if block is None:
+            block = self._blocks[header.hash] = self._chain.get_block_by_header(header)
+        return block
 
     def receipts(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
-        return block.get_receipts(self._chaindb)
+        receipts = self._receipts.get(block.hash)
+        if receipts is None:
+            receipts = self._receipts[block.hash] = block.get_receipts(self._chaindb)
+        return receipts
 
-    def logs_of(self, block: BlockAPI) -> list[IndexedLog]:
-        return logindex.logs_of_block(block, self.receipts(block))
+    def logs_of(self, block: BlockAPI) -> tuple[IndexedLog, ...]:
+        logs = self._logs.get(block.hash)
+        if logs is None:
+            logs = tuple(logindex.logs_of_block(block, self.receipts(block)))
+            self._logs[block.hash] = logs
+        return logs
 
     def locate(self, transaction_hash: bytes) -> Located | None:
         """The canonical transaction with this hash, if any."""
@@ -395,7 +429,7 @@ class Node:
     ) -> None:
         rows = [log for sealed in blocks for log in logindex.logs_of_block(*sealed)]
 
-        def also(connection: Any) -> None:
+        def also(connection: sqlite3.Connection) -> None:
             if truncate_logs_above is not None:
                 logindex.delete_above(connection, truncate_logs_above)
             logindex.insert(connection, rows)

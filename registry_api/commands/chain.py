@@ -54,7 +54,10 @@ def chain_init(
     ] = None,
     key_file: Annotated[
         Path | None,
-        typer.Option(help="Use this office key (keystore or hex) instead of creating one."),
+        typer.Option(
+            help="Use this office key (hex, or a keystore with the same password) instead of "
+            "creating one."
+        ),
     ] = None,
     office_id: Annotated[int, typer.Option(help="The office's participant id.")] = 1,
     office_certificate: Annotated[
