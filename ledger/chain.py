@@ -85,7 +85,7 @@ class Chain:
             raise ReceiptTimeout(f"transaction {tx_hash.to_0x_hex()} not mined yet") from exc
         receipt = receipt_from_rpc(raw)
         if receipt.status != 1:
-            self._raise_failure(call, receipt)
+            raise self.failure(call, receipt)
         return receipt
 
     def decode_logs(self, receipt: Receipt) -> list[DecodedLog]:
@@ -102,17 +102,18 @@ class Chain:
                 raise self.errors.decode(bytes.fromhex(data[2:])) from None
             raise
 
-    def _raise_failure(self, call: TxParams, receipt: Receipt) -> typing.NoReturn:
+    def failure(self, call: TxParams, receipt: Receipt) -> LedgerError:
+        """Why a mined transaction failed: the contract's error, or TransactionFailed."""
         # Re-run the call on the parent block to learn the reason; a revert that depended on an
         # earlier transaction of the same block may not reproduce, hence the fallback.
         try:
             with self.reverts_as_errors():
                 self.backend.w3.eth.call(call, receipt.block_number - 1)
-        except ContractError:
-            raise
+        except ContractError as error:
+            return error
         except Exception:  # the fallback below reports the failure
             pass
-        raise TransactionFailed(receipt.transaction_hash, receipt.gas_used)
+        return TransactionFailed(receipt.transaction_hash, receipt.gas_used)
 
 
 def receipt_from_rpc(raw: TxReceipt) -> Receipt:

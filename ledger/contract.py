@@ -66,9 +66,13 @@ class ContractClient:
         )
         return Domain(name, version, chain_id, verifying_contract)
 
+    def call_data(self, function: str, *args: object) -> bytes:
+        """The transaction input calling `function` with `args`: for a relayer that signs and
+        sends on its own schedule, or a multisig that proposes it."""
+        return bytes(HexBytes(self._contract.encode_abi(function, args=[to_abi(a) for a in args])))
+
     def _send(self, function: str, *args: object) -> tuple[Receipt, tuple[DecodedLog, ...]]:
-        data = self._contract.encode_abi(function, args=[to_abi(a) for a in args])
-        receipt = self.chain.transact(self.sender, self.address, bytes(HexBytes(data)))
+        receipt = self.chain.transact(self.sender, self.address, self.call_data(function, *args))
         return receipt, tuple(self.chain.decode_logs(receipt))
 
     def _call(self, function: str, *args: object) -> object:

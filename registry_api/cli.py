@@ -12,6 +12,7 @@ from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console
 from registry_api.commands.contracts import contracts_app
 from registry_api.commands.identity import identity_app
 from registry_api.commands.mirror import mirror_app
+from registry_api.commands.serve import serve
 from wallets.cli import wallet_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(mirror_app, name="mirror")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(identity_app, name="identity")
+app.command("serve")(serve)
 
 
 @app.command("demo")

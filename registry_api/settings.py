@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +35,46 @@ class Settings(BaseSettings):
     batch_logs: int = Field(default=2_000, ge=1)
     #: How long `mirror sync --follow` waits for a new block when it has caught up.
     poll_seconds: float = Field(default=0.1, gt=0)
+
+    # --- The registry service (`ipledger serve`) ---
+
+    #: `embedded`: the office's own chain in `data_dir`, opened in process (created on first
+    #: start); `rpc`: the node at `rpc_url` (anvil, a Besu validator), with `manifest`.
+    chain: Literal["embedded", "rpc"] = "embedded"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65_535)
+    #: The relayer's key (keystore or hex) for `rpc`; the embedded chain keeps its own.
+    office_key_file: Path | None = None
+    #: Password of the keystores (relayer key, office CA), or a file holding it.
+    key_password: SecretStr | None = None
+    key_password_file: Path | None = None
+    #: The office's certificate authority; empty means `data_dir/ca`.
+    ca_dir: Path | None = None
+    #: Signs the API's tokens; empty means a random secret kept in `data_dir/token-secret`.
+    token_secret: SecretStr | None = None
+    token_seconds: int = Field(default=900, ge=60, le=86_400)
+    challenge_seconds: int = Field(default=300, ge=30, le=3_600)
+    #: Largest request body accepted (bulk uploads have their own limit).
+    max_request_bytes: int = Field(default=1 << 20, ge=1_024)
+    max_upload_bytes: int = Field(default=20 << 20, ge=1_024)
+    #: Longest `?wait=true` before the answer says where the operation is.
+    wait_seconds: float = Field(default=30.0, gt=0, le=300)
+    #: Operations the relayer sends, and receipts it reads, per JSON-RPC batch.
+    relayer_batch: int = Field(default=500, ge=1)
+    #: Rights registered per transaction in a bulk import.
+    import_batch: int = Field(default=100, ge=1, le=250)
+
+    @property
+    def ca_path(self) -> Path:
+        return self.ca_dir or self.data_dir / "ca"
+
+    def password(self) -> str | None:
+        """The keystores' password: given, or read from its file, or none."""
+        if self.key_password is not None:
+            return self.key_password.get_secret_value()
+        if self.key_password_file is not None:
+            return self.key_password_file.read_text().rstrip("\n")
+        return None
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to SQLite in the data directory."""

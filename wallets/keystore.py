@@ -197,6 +197,9 @@ class KeystoreSigner:
     def sign_transaction(self, transaction: TransactionFields) -> bytes:
         return self.unlock().sign_transaction(transaction)
 
+    def sign_message(self, text: str) -> bytes:
+        return self.unlock().sign_message(text)
+
     def __repr__(self) -> str:
         state = "unlocked" if self._unlocked is not None else "locked"
         return f"KeystoreSigner({self._name!r}, {self.address}, {state})"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
@@ -35,6 +35,10 @@ class Signer(Protocol):
 
     def sign_transaction(self, transaction: TransactionFields) -> bytes:
         """Sign a fully specified transaction; return the raw signed transaction."""
+        ...
+
+    def sign_message(self, text: str) -> bytes:
+        """Sign a text message (EIP-191 `personal_sign`), as a sign-in challenge is signed."""
         ...
 
 
@@ -84,6 +88,9 @@ class LocalSigner:
     def sign_typed_data(self, typed_data: TypedDataJSON) -> bytes:
         signable = encode_typed_data(full_message=dict(typed_data))
         return bytes(self._account.sign_message(signable).signature)
+
+    def sign_message(self, text: str) -> bytes:
+        return bytes(self._account.sign_message(encode_defunct(text=text)).signature)
 
     def sign_transaction(self, transaction: TransactionFields) -> bytes:
         fields: dict[str, Any] = dict(transaction)  # eth-account's own TypedDict is stricter

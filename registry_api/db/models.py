@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Double,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -309,3 +310,90 @@ CONTENT_TABLES = (
     "assignment_signers",
     "assignment_status_changes",
 )
+
+
+# --- The registry service's own state: the relayer's outbox, sign-in, idempotency ---
+
+
+class RelayerAccount(Base):
+    """The next nonce of a key the relayer sends with: one allocator per key, in the database."""
+
+    __tablename__ = "relayer_accounts"
+
+    address: Mapped[str] = mapped_column(Address, primary_key=True)
+    next_nonce: Mapped[int] = mapped_column(BigInteger)
+
+
+class OperationRow(Base):
+    """A write the office accepted: stored, signed and given its nonce before it is answered,
+    then sent, then followed to its receipt. The raw transaction is kept so that after a crash
+    the same bytes are sent again, never a second signature."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        UniqueConstraint("sender", "nonce"),
+        Index("ix_operations_status_nonce", "status", "nonce"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(Address)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[str] = mapped_column(Address)
+    calldata: Mapped[bytes] = mapped_column(LargeBinary)
+    gas: Mapped[int] = mapped_column(BigInteger)
+    raw_transaction: Mapped[bytes] = mapped_column(LargeBinary)
+    transaction_hash: Mapped[bytes] = mapped_column(Hash32, unique=True)
+    #: queued, sent, mined or failed ("applied" is mined and indexed by the mirror).
+    status: Mapped[str] = mapped_column(String(10))
+    #: What the operation is about (asset ids, an assignment id...), for its status page.
+    subject: Mapped[dict[str, object]] = mapped_column(JSON)
+    requested_by: Mapped[str | None] = mapped_column(Address, nullable=True)
+    import_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    error_code: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_details: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_hash: Mapped[bytes | None] = mapped_column(Hash32, nullable=True)
+    gas_used: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Unix times, in seconds.
+    created_at: Mapped[float] = mapped_column(Double)
+    sent_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Double, nullable=True)
+
+
+class ImportRow(Base):
+    """A bulk registration of rights, sent as batches (one operation each)."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rights: Mapped[int] = mapped_column(Integer)
+    batches: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(Address)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class SignInChallenge(Base):
+    """A sign-in message the service issued (EIP-4361 style): signed once, before it expires."""
+
+    __tablename__ = "sign_in_challenges"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(Address)
+    message: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[float] = mapped_column(Double)
+    used: Mapped[bool] = mapped_column(Boolean)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a write with an Idempotency-Key, replayed for the same request."""
+
+    __tablename__ = "idempotency_records"
+
+    principal: Mapped[str] = mapped_column(Address, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(Hash32)
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    response: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Double)

@@ -110,6 +110,8 @@ class Assignment:
     assignee: int
     share_bps: int
     terms_hash: bytes
+    nonce: int
+    deadline: int
     status: AssignmentStatus
     reason_code: int | None
     filer: str
@@ -427,6 +429,8 @@ def _assignment(row: AssignmentRow | Row[Any], signers: tuple[str, ...]) -> Assi
         assignee=row.assignee,
         share_bps=row.share_bps,
         terms_hash=row.terms_hash,
+        nonce=int(row.nonce),
+        deadline=int(row.deadline),
         status=AssignmentStatus(row.status),
         reason_code=row.reason_code,
         filer=row.filer,

@@ -1,0 +1,93 @@
+"""`ipledger serve`: the registry service, on the embedded chain and SQLite unless told otherwise."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from ledger.embedded.datadir import DataDirError
+from ledger.errors import LedgerError
+from registry_api.app import create_app
+from registry_api.commands.console import console, fail
+from registry_api.identity.authority import AuthorityError
+from registry_api.registry import RegistryError, open_registry
+from registry_api.settings import Settings
+from wallets.keystore import WalletError
+from wallets.signer import KeyFileError
+
+
+def serve(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Local state: the embedded chain, SQLite, the CA [data].")
+    ] = None,
+    rpc: Annotated[
+        str | None,
+        typer.Option(help="Use the node at this JSON-RPC URL instead of the embedded chain."),
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db.")
+    ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="Deployment manifest (with --rpc).")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="The relayer's office key (with --rpc).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [8000].")] = None,
+) -> None:
+    """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
+    overrides: dict[str, object] = {
+        name: value
+        for name, value in {
+            "data_dir": data_dir,
+            "rpc_url": rpc,
+            "database_url": database,
+            "manifest": manifest,
+            "office_key_file": key_file,
+            "host": host,
+            "port": port,
+        }.items()
+        if value is not None
+    }
+    if rpc is not None:
+        overrides["chain"] = "rpc"
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        with console.status("opening the chain, the database and the mirror..."):
+            registry = open_registry(settings)
+    except (
+        RegistryError,
+        DataDirError,
+        LedgerError,
+        AuthorityError,
+        WalletError,
+        KeyFileError,
+        OSError,
+        ValueError,
+    ) as exc:
+        raise fail(str(exc)) from exc
+    try:
+        if registry.created:
+            console.print(
+                f"created the office's chain, key and CA in {settings.data_dir.resolve()}"
+            )
+        where = (
+            f"embedded chain in {settings.data_dir.resolve()}"
+            if settings.chain == "embedded"
+            else settings.rpc_url
+        )
+        console.print(f"chain {registry.chain_id}: {where}")
+        console.print(f"office (relayer) key: {registry.outbox.sender}")
+        console.print(f"database: {registry.engine.url.render_as_string(hide_password=True)}")
+        url = f"http://{settings.host}:{settings.port}"
+        console.print(f"registry API on {url}/v1  (docs: {url}/docs)", highlight=False)
+        registry.start()
+        uvicorn.run(create_app(registry), host=settings.host, port=settings.port, log_level="info")
+    finally:
+        registry.close()

@@ -1,0 +1,160 @@
+"""What routes depend on: the registry, one database session per request, who is calling, and
+the envelope of a write (idempotency key, wait)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry_api import idempotency
+from registry_api.auth import Principal
+from registry_api.db.models import OperationRow
+from registry_api.desk import Desk, request_hash
+from registry_api.errors import BadRequest, Forbidden, Unauthenticated
+from registry_api.registry import Registry
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token")
+
+
+def registry(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def desk(request: Request) -> Desk:
+    return request.app.state.desk  # type: ignore[no-any-return]
+
+
+def session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Session]:
+    """One session per request, closed before the answer is sent; writes commit explicitly."""
+    with registry.sessions() as opened:
+        try:
+            yield opened
+        except BaseException:
+            opened.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(session, scope="function")]
+RegistryDep = Annotated[Registry, Depends(registry)]
+DeskDep = Annotated[Desk, Depends(desk)]
+
+
+def principal(
+    registry: RegistryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The signed-in participant, with its roles read from the chain now."""
+    if credentials is None:
+        raise Unauthenticated("sign in first: POST /v1/auth/challenge, then /v1/auth/token")
+    return registry.sign_in.principal(credentials.credentials)
+
+
+def office(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not caller.is_office:
+        raise Forbidden("only the office may do this")
+    return caller
+
+
+PrincipalDep = Annotated[Principal, Depends(principal)]
+OfficeDep = Annotated[Principal, Depends(office)]
+
+
+@dataclass
+class Write:
+    """A write's envelope: who asks, with which Idempotency-Key, whether to wait."""
+
+    session: Session
+    principal: Principal
+    desk: Desk
+    key: str
+    request_hash: bytes
+    wait: bool
+    wait_seconds: float
+
+    def accept_one(self, act: Callable[[], OperationRow]) -> JSONResponse:
+        """`accept` for a write that is one operation, answered with its status."""
+        return self.accept(lambda: [act()], lambda rows: self.desk.view(self.session, rows[0]))
+
+    def accept(
+        self,
+        act: Callable[[], Sequence[OperationRow]],
+        render: Callable[[Sequence[OperationRow]], BaseModel],
+    ) -> JSONResponse:
+        """Replay the first answer to this key, or accept the write, commit it, answer 202."""
+        address = self.principal.address
+        replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
+        if replayed is not None:
+            return JSONResponse(replayed.body, replayed.status_code)
+        rows = act()
+        body = render(rows).model_dump(mode="json")
+        idempotency.remember(self.session, address, self.key, self.request_hash, 202, body)
+        try:
+            self.session.commit()
+        except IntegrityError:  # the same key, accepted by a concurrent request first
+            self.session.rollback()
+            replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
+            if replayed is None:
+                raise
+            return JSONResponse(replayed.body, replayed.status_code)
+        if not self.wait:
+            return JSONResponse(body, 202)
+        ids = [row.id for row in rows]
+        self.desk.wait(ids, self.wait_seconds)
+        self.session.expire_all()
+        refreshed = [self.session.get(OperationRow, row_id) for row_id in ids]
+        return JSONResponse(
+            render([row for row in refreshed if row is not None]).model_dump(mode="json"), 202
+        )
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def write_envelope(
+    request: Request,
+    session: SessionDep,
+    desk: DeskDep,
+    registry: RegistryDep,
+    body: Annotated[bytes, Depends(_raw_body)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Required on every write: retrying with the same key and request "
+            "returns the first answer and sends nothing again.",
+            max_length=idempotency.MAX_KEY_LENGTH,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, Query(description="Answer once the write is queryable (or failed).")
+    ] = False,
+) -> tuple[Session, Desk, str, bytes, bool, float]:
+    if not idempotency_key or not idempotency_key.strip():
+        raise BadRequest("an Idempotency-Key header is required on every write")
+    digest = request_hash(request.method.encode(), request.url.path.encode(), body)
+    return session, desk, idempotency_key, digest, wait, registry.settings.wait_seconds
+
+
+EnvelopeDep = Annotated[tuple[Session, Desk, str, bytes, bool, float], Depends(write_envelope)]
+
+
+def office_write(envelope: EnvelopeDep, caller: OfficeDep) -> Write:
+    session, desk, key, digest, wait, seconds = envelope
+    return Write(session, caller, desk, key, digest, wait, seconds)
+
+
+def participant_write(envelope: EnvelopeDep, caller: PrincipalDep) -> Write:
+    session, desk, key, digest, wait, seconds = envelope
+    return Write(session, caller, desk, key, digest, wait, seconds)
+
+
+OfficeWrite = Annotated[Write, Depends(office_write)]
+ParticipantWrite = Annotated[Write, Depends(participant_write)]

@@ -1,0 +1,132 @@
+"""Errors of the HTTP API: one root carrying its status; one handler renders them all.
+
+Every refusal is a 4xx with a machine-readable `code` and a human `message` (and `details` where
+they help); a 5xx means a fault of the service, never of the request, and shows no internals.
+Contract refusals keep the custom error's name as their code and its arguments as details; their
+family says the status (forbidden 403, not found 404, conflict 409, refused 422).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.chain import ReceiptTimeout
+from ledger.errors import ContractError, LedgerError
+from ledger.typed_data import TypedDataError
+from registry_api.relayer.dispatcher import error_details
+
+log = logging.getLogger(__name__)
+
+_FAMILY_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "refused": 422}
+
+
+class ApiError(Exception):
+    """A refusal (or a fault) with its HTTP status, a stable code and a sentence."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, details: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = dict(details or {})
+
+
+class BadRequest(ApiError):
+    pass
+
+
+class Unauthenticated(ApiError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+    code = "unprocessable"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def body(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "details": dict(details or {})}}
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Render every error the API can raise, once, in one shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+        code = error.code
+        return JSONResponse(body(code, error.message, error.details), error.status_code)
+
+    @app.exception_handler(ContractError)
+    async def _contract_error(_request: Request, error: ContractError) -> JSONResponse:
+        status = _FAMILY_STATUS.get(error.family, 422)
+        return JSONResponse(body(type(error).__name__, str(error), error_details(error)), status)
+
+    @app.exception_handler(TypedDataError)
+    async def _typed_data(_request: Request, error: TypedDataError) -> JSONResponse:
+        return JSONResponse(body("invalid_typed_data", str(error)), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"location": [str(part) for part in item.get("loc", ())], "problem": item.get("msg")}
+            for item in error.errors()
+        ]
+        return JSONResponse(
+            body(
+                "invalid_request", "the request does not match the schema", {"problems": problems}
+            ),
+            422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(body(code, str(error.detail)), error.status_code, error.headers)
+
+    @app.exception_handler(ReceiptTimeout)
+    async def _timeout(_request: Request, error: ReceiptTimeout) -> JSONResponse:
+        return JSONResponse(body("chain_timeout", str(error)), 503)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_request: Request, error: LedgerError) -> JSONResponse:
+        log.error("ledger error: %s", error)
+        return JSONResponse(body("ledger_error", str(error)), 502)
+
+    @app.exception_handler(Exception)
+    async def _fault(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(body("internal_error", "the service failed; the fault is logged"), 500)

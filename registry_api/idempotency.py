@@ -1,0 +1,58 @@
+"""Idempotent writes: the first answer to an Idempotency-Key is kept and replayed.
+
+A client that did not hear the answer sends the same request with the same key again; it gets
+the first answer and nothing is sent twice. The same key with another request is refused: the
+client has a bug, and guessing which request it meant would be worse.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from registry_api.db.models import IdempotencyRecord
+from registry_api.errors import Unprocessable
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: dict[str, object]
+
+
+def replay(session: Session, principal: str, key: str, request_hash: bytes) -> Replay | None:
+    """The first answer to this key, if there was one; refused if it was another request."""
+    record = session.get(IdempotencyRecord, (principal, key))
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise Unprocessable(
+            "this Idempotency-Key was used for another request: use a new key for a new request",
+            {"idempotency_key": key},
+        )
+    return Replay(record.status_code, dict(record.response))
+
+
+def remember(
+    session: Session,
+    principal: str,
+    key: str,
+    request_hash: bytes,
+    status_code: int,
+    body: dict[str, object],
+) -> None:
+    """Keep the answer, in the transaction that accepts the write; the caller commits."""
+    session.add(
+        IdempotencyRecord(
+            principal=principal,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            response=body,
+            created_at=time.time(),
+        )
+    )

@@ -1,0 +1,195 @@
+"""The running registry: chain, ledger clients, database, relayer, mirror, sign-in, identity.
+
+The one place that decides how the parts are built from the settings (the composition root).
+`open_registry` builds them; `start` runs the mirror's indexer and the relayer's dispatcher in
+background threads; `close` stops them and releases the chain and the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.artifacts import ArtifactSet
+from ledger.backends.base import ChainBackend
+from ledger.backends.embedded import EmbeddedBackend
+from ledger.backends.rpc import RpcBackend
+from ledger.compiler import compile_sources
+from ledger.deploy import Ledger, open_ledger
+from ledger.embedded.datadir import DataDir
+from ledger.manifest import DeploymentManifest
+from registry_api.auth import SignIn
+from registry_api.db.session import open_database
+from registry_api.identity.authority import CaDirectory, CertificateAuthority
+from registry_api.identity.service import IdentityService
+from registry_api.mirror.indexer import Indexer, IndexerOptions
+from registry_api.office import create_embedded_office, stored_password
+from registry_api.relayer.dispatcher import Dispatcher, DispatcherOptions
+from registry_api.relayer.outbox import Outbox
+from registry_api.settings import Settings
+from wallets.keystore import Keystore
+from wallets.signer import LocalSigner, Signer
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_SECRET_FILE = "token-secret"
+
+
+class RegistryError(Exception):
+    """The registry cannot start as configured."""
+
+
+@dataclass
+class Registry:
+    """The service's parts; threads run the indexer and the dispatcher."""
+
+    settings: Settings
+    backend: ChainBackend
+    artifacts: ArtifactSet
+    ledger: Ledger
+    engine: Engine
+    sessions: sessionmaker[Session]
+    outbox: Outbox
+    dispatcher: Dispatcher
+    indexer: Indexer
+    sign_in: SignIn
+    ca: CaDirectory | None
+    authority: CertificateAuthority | None
+    created: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def chain_id(self) -> int:
+        return self.ledger.manifest.chain_id
+
+    def identity(self) -> IdentityService:
+        """Identification against the office's issued certificates as they are now."""
+        if self.ca is None:
+            raise RegistryError("no office CA is configured: identities cannot be checked")
+        return IdentityService(self.ledger.participants, self.ca.issued(), self.ca.root())
+
+    def start(self) -> None:
+        """Run the mirror and the relayer in the background."""
+        for name, target in (
+            ("mirror", lambda: self.indexer.follow(self._stop)),
+            ("relayer", lambda: self.dispatcher.run(self._stop)),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        self.backend.close()
+        self.engine.dispose()
+
+
+def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -> Registry:
+    """Build the registry the settings describe; create the embedded office on first start."""
+    artifacts = artifacts or compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    created = False
+    if settings.chain == "embedded":
+        backend, manifest, office, created = _embedded(settings, artifacts)
+    else:
+        backend, manifest, office = _rpc(settings)
+    try:
+        ledger = open_ledger(backend, manifest, artifacts, office)
+        engine, sessions = open_database(settings.sqlalchemy_url())
+        outbox = Outbox(office, manifest.chain_id)
+        with sessions.begin() as session:
+            pending = backend.w3.eth.get_transaction_count(office.address, "pending")
+            outbox.open_account(session, int(pending))
+        ca, authority = _authority(settings)
+        return Registry(
+            settings=settings,
+            backend=backend,
+            artifacts=artifacts,
+            ledger=ledger,
+            engine=engine,
+            sessions=sessions,
+            outbox=outbox,
+            dispatcher=Dispatcher(
+                sessions, ledger.chain, outbox, DispatcherOptions(batch=settings.relayer_batch)
+            ),
+            indexer=Indexer.for_deployment(
+                backend.w3, manifest, artifacts, sessions, IndexerOptions.from_settings(settings)
+            ),
+            sign_in=SignIn(
+                _token_secret(settings),
+                ledger.participants,
+                domain=f"{settings.host}:{settings.port}",
+                uri=f"http://{settings.host}:{settings.port}",
+                chain_id=manifest.chain_id,
+                challenge_seconds=settings.challenge_seconds,
+                token_seconds=settings.token_seconds,
+            ),
+            ca=ca,
+            authority=authority,
+            created=created,
+        )
+    except BaseException:
+        backend.close()
+        raise
+
+
+def _embedded(
+    settings: Settings, artifacts: ArtifactSet
+) -> tuple[ChainBackend, DeploymentManifest, Signer, bool]:
+    data_dir = DataDir(settings.data_dir.resolve())
+    password = settings.password()
+    created = False
+    if not data_dir.holds_chain():
+        password = create_embedded_office(data_dir.root, password, artifacts)
+        created = True
+    password = password or stored_password(data_dir.root)
+    if password is None:
+        raise RegistryError(
+            f"the office key in {data_dir.keystore} needs its password: set "
+            "IPLEDGER_KEY_PASSWORD or IPLEDGER_KEY_PASSWORD_FILE"
+        )
+    office = Keystore.load(data_dir.keystore).unlock(password, str(data_dir.keystore))
+    backend = EmbeddedBackend.open(data_dir.root)
+    return backend, DeploymentManifest.load(data_dir.manifest), office, created
+
+
+def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:
+    if settings.office_key_file is None:
+        raise RegistryError("the relayer needs the office's key: set IPLEDGER_OFFICE_KEY_FILE")
+    office = LocalSigner.from_key_file(settings.office_key_file, settings.password())
+    backend = RpcBackend(settings.rpc_url)
+    path = settings.manifest or ROOT / "deployments" / f"{backend.chain_id}.json"
+    manifest = DeploymentManifest.load(path)
+    return backend, manifest, office
+
+
+def _authority(settings: Settings) -> tuple[CaDirectory | None, CertificateAuthority | None]:
+    """The office CA if there is one; its key only if the password opens it."""
+    ca = CaDirectory(settings.ca_path)
+    if not ca.exists():
+        return None, None
+    password = settings.password() or stored_password(settings.data_dir)
+    if password is None:
+        return ca, None
+    return ca, ca.open(password.encode())
+
+
+def _token_secret(settings: Settings) -> bytes:
+    if settings.token_secret is not None:
+        return settings.token_secret.get_secret_value().encode()
+    path = settings.data_dir / TOKEN_SECRET_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip().encode()

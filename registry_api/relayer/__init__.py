@@ -1,0 +1,6 @@
+"""The relayer: the office signs and sends every write; participants need no gas and no node.
+
+An accepted write is an operation in the outbox (stored, signed, given its nonce, in the same
+database transaction as the request that asked for it); the dispatcher sends operations in nonce
+order, follows them to their receipts, and after a crash sends the same raw bytes again.
+"""
