@@ -1,4 +1,4 @@
-"""`ipledger serve`: the registry service, on the embedded chain and SQLite unless told otherwise."""
+"""`ipledger serve`: the registry service; the embedded chain and SQLite unless told otherwise."""
 
 from __future__ import annotations
 
