@@ -14,7 +14,15 @@ from registry_api.errors import body, install_handlers
 from registry_api.mirror import queries
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import queued_count
-from registry_api.routes import assignments, auth, keys, operations, participants, rights
+from registry_api.routes import (
+    assignments,
+    auth,
+    deployment,
+    keys,
+    operations,
+    participants,
+    rights,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,13 +48,13 @@ def create_app(registry: Registry) -> FastAPI:
     app.state.registry = registry
     app.state.desk = Desk(registry)
     install_handlers(app)
-    for router in (auth, participants, rights, assignments, keys, operations):
+    for router in (auth, deployment, participants, rights, assignments, keys, operations):
         app.include_router(router.router, prefix="/v1")
 
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, object]:
         """The chain's head, how far the mirror has got, and the outbox's queue."""
-        with registry.sessions() as session:
+        with registry.read_sessions() as session:
             mirrored = queries.mirror_status(session, registry.chain_id)
             queued = queued_count(session, registry.outbox.sender)
         return {

@@ -33,7 +33,13 @@ def desk(request: Request) -> Desk:
 
 
 def session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Session]:
-    """One session per request, closed before the answer is sent; writes commit explicitly."""
+    """A reading request's session, closed before the answer is sent."""
+    with registry.read_sessions() as opened:
+        yield opened
+
+
+def writer_session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Session]:
+    """A writing request's session (it holds the write lock on SQLite); committed by the route."""
     with registry.sessions() as opened:
         try:
             yield opened
@@ -43,6 +49,7 @@ def session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Sessio
 
 
 SessionDep = Annotated[Session, Depends(session, scope="function")]
+WriterSessionDep = Annotated[Session, Depends(writer_session, scope="function")]
 RegistryDep = Annotated[Registry, Depends(registry)]
 DeskDep = Annotated[Desk, Depends(desk)]
 
@@ -121,7 +128,7 @@ async def _raw_body(request: Request) -> bytes:
 
 def write_envelope(
     request: Request,
-    session: SessionDep,
+    session: WriterSessionDep,
     desk: DeskDep,
     registry: RegistryDep,
     body: Annotated[bytes, Depends(_raw_body)],

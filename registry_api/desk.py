@@ -388,7 +388,7 @@ class Desk:
         pending = set(operation_ids)
         progress = self.registry.dispatcher.progress
         while pending and time.monotonic() < deadline:
-            with self.registry.sessions() as session:
+            with self.registry.read_sessions() as session:
                 for operation_id in list(pending):
                     row = session.get(OperationRow, operation_id)
                     if row is None or self.view(session, row).status in ("applied", "failed"):

@@ -25,7 +25,7 @@ from ledger.deploy import Ledger, open_ledger
 from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
 from registry_api.auth import SignIn
-from registry_api.db.session import open_database
+from registry_api.db.session import open_database, read_session_factory
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
 from registry_api.identity.service import IdentityService
 from registry_api.mirror.indexer import Indexer, IndexerOptions
@@ -55,7 +55,10 @@ class Registry:
     artifacts: ArtifactSet
     ledger: Ledger
     engine: Engine
+    #: Sessions that write (on SQLite they take the write lock as they begin).
     sessions: sessionmaker[Session]
+    #: Sessions that only read.
+    read_sessions: sessionmaker[Session]
     outbox: Outbox
     dispatcher: Dispatcher
     indexer: Indexer
@@ -118,6 +121,7 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
             ledger=ledger,
             engine=engine,
             sessions=sessions,
+            read_sessions=read_session_factory(engine),
             outbox=outbox,
             dispatcher=Dispatcher(
                 sessions, ledger.chain, outbox, DispatcherOptions(batch=settings.relayer_batch)

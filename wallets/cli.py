@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -29,10 +30,24 @@ from wallets.keystore import (
     WalletError,
     parse_private_key,
 )
-from wallets.lookup import ChainLookup
+from wallets.lookup import ChainLookup, Lookup
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
-from wallets.review import Review, SigningRefused, review
-from wallets.rotation import OfficeOnChain, RotationOffice, plan_rotation, rotate_wallet
+from wallets.registry import (
+    RegistryClient,
+    RegistryDeployment,
+    RegistryError,
+    RegistryKeys,
+    RegistryLookup,
+    RegistryOffice,
+)
+from wallets.review import Deployment, LedgerDeployment, Review, SigningRefused, review
+from wallets.rotation import (
+    KeyRegistry,
+    OfficeOnChain,
+    RotationOffice,
+    plan_rotation,
+    rotate_wallet,
+)
 from wallets.signer import KeyFileError, LocalSigner
 
 wallet_app = typer.Typer(
@@ -86,6 +101,14 @@ OfficeRootOption = Annotated[
         "--office-root",
         envvar="IPLEDGER_OFFICE_ROOT",
         help="The office's root certificate: names are shown only from certificates it signed.",
+    ),
+]
+RegistryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        envvar="IPLEDGER_REGISTRY",
+        help="The office's registry API (e.g. http://127.0.0.1:8000): no node needed.",
     ),
 ]
 DEFAULT_RPC = "http://127.0.0.1:8545"
@@ -147,8 +170,47 @@ def _lookup(ledger: Ledger, certificates: Path | None, office_root: Path | None)
     return ChainLookup(ledger, source, root)
 
 
+@dataclass(frozen=True)
+class _Sources:
+    """Where a command learns about the ledger: a node and a manifest, or the registry API."""
+
+    deployment: Deployment
+    lookup: Lookup
+    keys: KeyRegistry
+    chain_time: Callable[[], int]
+    client: RegistryClient | None = None
+
+
+def _sources(
+    registry: str | None,
+    rpc: str,
+    manifest: Path | None,
+    certificates: Path | None,
+    office_root: Path | None,
+) -> _Sources:
+    if registry is not None:
+        client = RegistryClient(registry)
+        deployment = RegistryDeployment(client)
+        root = load_root(office_root) if office_root else None
+        return _Sources(
+            deployment,
+            RegistryLookup(client, root),
+            RegistryKeys(client, deployment),
+            lambda: deployment.chain_time,
+            client,
+        )
+    ledger = _open_ledger(rpc, manifest)
+    return _Sources(
+        LedgerDeployment(ledger),
+        _lookup(ledger, certificates, office_root),
+        ledger.participants,
+        lambda: _chain_now(ledger),
+    )
+
+
 #: What a command may run into; each is printed as one line, never as a traceback.
 _EXPECTED = (
+    RegistryError,
     WalletError,
     PasswordUnavailable,
     SigningRefused,
@@ -255,6 +317,7 @@ def wallet_address(
 @wallet_app.command("sign")
 def wallet_sign(
     typed_data: Annotated[Path, typer.Argument(help="EIP-712 typed data (JSON) to sign.")],
+    registry: RegistryOption = None,
     rpc: RpcOption = DEFAULT_RPC,
     manifest: ManifestOption = None,
     certificates: CertificatesOption = None,
@@ -280,13 +343,9 @@ def wallet_sign(
             raise SigningRefused(f"{typed_data} is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise SigningRefused(f"{typed_data} does not hold an EIP-712 typed data object")
-        ledger = _open_ledger(rpc, manifest)
+        sources = _sources(registry, rpc, manifest, certificates, office_root)
         shown = review(
-            data,
-            ledger,
-            _lookup(ledger, certificates, office_root),
-            signer.address,
-            _chain_now(ledger),
+            data, sources.deployment, sources.lookup, signer.address, sources.chain_time()
         )
     except ValueError as exc:  # JSON errors and the refusals above, all ValueErrors
         raise fail(str(exc)) from None
@@ -328,6 +387,7 @@ def _show(shown: Review) -> None:
 
 @wallet_app.command("rotate")
 def wallet_rotate(
+    registry: RegistryOption = None,
     rpc: RpcOption = DEFAULT_RPC,
     manifest: ManifestOption = None,
     office_key_file: Annotated[
@@ -352,17 +412,23 @@ def wallet_rotate(
     """Replace the wallet's key, through the office.
 
     A new key is made and saved, the rotation is signed with the current key and recorded by
-    the office, then the wallet switches to the new key (the old one is kept under retired/).
-    Run it again to resume a rotation that was interrupted.
+    the office (through --registry, or an office key given here), then the wallet switches to
+    the new key (the old one is kept under retired/). Run it again to resume a rotation that
+    was interrupted.
     """
     try:
         wallets = _directory(wallet_dir)
         entry = wallets.find(wallet)
         password = _password(password_file, "Wallet password")()
-        ledger = _open_ledger(rpc, manifest)
-        office = _rotation_office(ledger, office_key_file, office_password_file)
-        plan = plan_rotation(wallets, entry.name, password, ledger.participants)
-        party = _lookup(ledger, certificates, office_root).party(plan.participant_id)
+        sources = _sources(registry, rpc, manifest, certificates, office_root)
+        if sources.client is not None:
+            current = wallets.keystore(entry).unlock(password, f"wallet {entry.name!r}")
+            sources.client.sign_in(current)
+            office: RotationOffice = RegistryOffice(sources.client)
+        else:
+            office = _rotation_office(rpc, manifest, office_key_file, office_password_file)
+        plan = plan_rotation(wallets, entry.name, password, sources.keys)
+        party = sources.lookup.party(plan.participant_id)
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
     console.print("[bold]Key rotation[/bold]")
@@ -379,9 +445,9 @@ def wallet_rotate(
             entry.name,
             password,
             plan,
-            ledger.participants,
+            sources.keys,
             office,
-            _chain_now(ledger) + valid_for,
+            sources.chain_time() + valid_for,
         )
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
@@ -398,14 +464,33 @@ def wallet_rotate(
 
 
 def _rotation_office(
-    ledger: Ledger, office_key_file: Path | None, office_password_file: Path | None
+    rpc: str, manifest: Path | None, office_key_file: Path | None, office_password_file: Path | None
 ) -> RotationOffice:
-    """How the signed rotation reaches the office."""
+    """The office recording the rotation with its own key, on this machine."""
     if office_key_file is None:
         raise WalletError(
-            "no way to reach the office: give --office-key-file to record the rotation with "
-            "an office key on this machine"
+            "no way to reach the office: give --registry (the office's API), or "
+            "--office-key-file to record the rotation with an office key on this machine"
         )
     password = office_password_file.read_text().rstrip("\r\n") if office_password_file else None
     office = LocalSigner.from_key_file(office_key_file, password)
-    return OfficeOnChain(ledger.participants.connect(office))
+    return OfficeOnChain(_open_ledger(rpc, manifest).participants.connect(office))
+
+
+@wallet_app.command("login")
+def wallet_login(
+    registry: Annotated[
+        str,
+        typer.Option("--registry", envvar="IPLEDGER_REGISTRY", help="The office's registry API."),
+    ],
+    wallet: WalletOption = None,
+    wallet_dir: WalletDirOption = None,
+    password_file: PasswordFileOption = None,
+) -> None:
+    """Sign in to the registry with the wallet's key; print a bearer token for its API."""
+    try:
+        signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
+        token = RegistryClient(registry).sign_in(signer)
+    except _EXPECTED as exc:
+        raise fail(str(exc)) from None
+    print(token)

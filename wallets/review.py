@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import typing
 from dataclasses import dataclass
+from typing import Protocol
 
 from eth_typing import ChecksumAddress
 
@@ -28,6 +29,39 @@ SIGNABLE: dict[str, tuple[type[TypedStruct], str]] = {
 
 class SigningRefused(ValueError):
     """Typed data that the wallet will not sign; the message says why."""
+
+
+class Deployment(Protocol):
+    """The deployment a wallet signs for: its chain and its contracts' EIP-712 domains."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    def address_of(self, contract: str) -> ChecksumAddress:
+        """Where the deployment's `contract` is."""
+        ...
+
+    def domain_of(self, contract: str) -> Domain:
+        """The EIP-712 domain `contract` reports."""
+        ...
+
+
+class LedgerDeployment:
+    """A Deployment read from a node, for a deployment manifest."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    @property
+    def chain_id(self) -> int:
+        return self._ledger.manifest.chain_id
+
+    def address_of(self, contract: str) -> ChecksumAddress:
+        return self._ledger.manifest.address_of(contract)
+
+    def domain_of(self, contract: str) -> Domain:
+        client = self._ledger.assets if contract == "IPAssetRegistry" else self._ledger.participants
+        return client.domain()
 
 
 @dataclass(frozen=True)
@@ -62,20 +96,24 @@ def decode(data: TypedDataJSON) -> tuple[Domain, TypedStruct, str]:
 
 
 def review(
-    data: TypedDataJSON, ledger: Ledger, lookup: Lookup, signer: ChecksumAddress, now: int
+    data: TypedDataJSON,
+    deployment: Deployment,
+    lookup: Lookup,
+    signer: ChecksumAddress,
+    now: int,
 ) -> Review:
     """Decode and check typed data against the deployment and the chain's time `now`; say
     what it means. SigningRefused for another chain, another contract, or a passed deadline."""
     domain, struct, contract = decode(data)
-    manifest = ledger.manifest
+    chain_id = deployment.chain_id
     chain_ids = {domain.chain_id, _number(struct, "chain_id")}
-    if chain_ids != {manifest.chain_id}:
-        other = ", ".join(str(c) for c in sorted(chain_ids - {manifest.chain_id}))
+    if chain_ids != {chain_id}:
+        other = ", ".join(str(c) for c in sorted(chain_ids - {chain_id}))
         raise SigningRefused(
             f"the typed data is for chain {other}, but the deployment manifest names chain "
-            f"{manifest.chain_id}: refusing to sign"
+            f"{chain_id}: refusing to sign"
         )
-    expected = manifest.address_of(contract)
+    expected = deployment.address_of(contract)
     contracts = {domain.verifying_contract, _address(struct, "verifying_contract")}
     if contracts != {expected}:
         other = ", ".join(str(c) for c in sorted(contracts - {expected}))
@@ -83,8 +121,7 @@ def review(
             f"the typed data is for contract {other}, but the deployment's {contract} is at "
             f"{expected}: refusing to sign"
         )
-    client = ledger.assets if contract == "IPAssetRegistry" else ledger.participants
-    if domain != client.domain():
+    if domain != deployment.domain_of(contract):
         raise SigningRefused(
             f"the EIP-712 domain ({domain.name!r}, version {domain.version!r}) is not the one "
             f"{contract} reports: refusing to sign"
@@ -97,7 +134,7 @@ def review(
         )
     common = (
         ("deadline", f"{_when(deadline)} ({_remaining(deadline - now)})"),
-        ("chain", f"chain {manifest.chain_id}, {contract} at {expected}"),
+        ("chain", f"chain {chain_id}, {contract} at {expected}"),
     )
     if isinstance(struct, Assignment):
         lines, warnings = _assignment(struct, lookup, signer)

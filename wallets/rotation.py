@@ -60,6 +60,24 @@ class OfficeOnChain:
         )
 
 
+class KeyRegistry(Protocol):
+    """What a rotation reads of the participant registry (a node's client, or the registry API)."""
+
+    def participant_of(self, key: ChecksumAddress) -> int: ...
+
+    def is_retired(self, key: ChecksumAddress) -> bool: ...
+
+    def check_key(self, participant_id: int, key: ChecksumAddress) -> tuple[bool, bool]: ...
+
+    def build_key_rotation(
+        self,
+        participant_id: int,
+        current_key: ChecksumAddress,
+        new_key: ChecksumAddress,
+        deadline: int,
+    ) -> tuple[Domain, KeyRotation]: ...
+
+
 @dataclass(frozen=True)
 class SignedRotation:
     domain: Domain
@@ -71,7 +89,7 @@ def sign_rotation(
     current: Signer,
     participant_id: int,
     new_key: ChecksumAddress,
-    participants: ParticipantRegistryClient,
+    participants: KeyRegistry,
     deadline: int,
 ) -> SignedRotation:
     """The rotation from `current` to `new_key`, with the current key's nonce, signed by it."""
@@ -96,7 +114,7 @@ def plan_rotation(
     wallets: WalletDirectory,
     name: str,
     password: str,
-    participants: ParticipantRegistryClient,
+    participants: KeyRegistry,
 ) -> PlannedRotation:
     """Prepare the rotation of wallet `name`: its new key is created (or the pending one taken)
     and saved before anything is signed, under the same password."""
@@ -118,7 +136,7 @@ def rotate_wallet(
     name: str,
     password: str,
     plan: PlannedRotation,
-    participants: ParticipantRegistryClient,
+    participants: KeyRegistry,
     office: RotationOffice,
     deadline: int,
 ) -> RotationRecorded:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Execution option of connections that only read (see `read_session_factory`).
+READ_ONLY = "ipledger_read_only"
 
 
 def create_database_engine(url: str) -> Engine:
@@ -38,8 +40,13 @@ def create_database_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: object) -> None:
-        connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+    def _on_begin(connection: Connection) -> None:
+        # In WAL mode a transaction that reads and then writes cannot wait for the lock: if
+        # another connection wrote in between, its write fails at once ("database is locked").
+        # Writers (the indexer, the relayer, API writes) therefore take the write lock as they
+        # begin; readers (API reads) begin deferred and never block or wait on writers.
+        deferred = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -47,6 +54,11 @@ def create_database_engine(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions over `engine`; the caller that owns the unit of work commits it."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite they never take the write lock."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:

@@ -7,14 +7,14 @@ import datetime
 from fastapi import APIRouter
 
 from registry_api import schemas
-from registry_api.dependencies import PrincipalDep, RegistryDep, SessionDep
+from registry_api.dependencies import PrincipalDep, RegistryDep, WriterSessionDep
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
 
 @router.post("/challenge", response_model=schemas.ChallengeView)
 def challenge(
-    body: schemas.ChallengeRequest, registry: RegistryDep, session: SessionDep
+    body: schemas.ChallengeRequest, registry: RegistryDep, session: WriterSessionDep
 ) -> schemas.ChallengeView:
     """A message for the key to sign (EIP-191 personal_sign), valid for a few minutes."""
     issued = registry.sign_in.challenge(session, body.address)
@@ -26,7 +26,7 @@ def challenge(
 
 @router.post("/token", response_model=schemas.TokenView)
 def token(
-    body: schemas.TokenRequest, registry: RegistryDep, session: SessionDep
+    body: schemas.TokenRequest, registry: RegistryDep, session: WriterSessionDep
 ) -> schemas.TokenView:
     """A bearer token for the key that signed the challenge, if it is an active participant's."""
     issued = registry.sign_in.token(session, body.nonce, body.signature)

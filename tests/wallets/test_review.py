@@ -15,7 +15,7 @@ from registry_api.identity.authority import CertificateAuthority
 from tests.conftest import ACME_ID, BETA_ID, UNIVERSITY_ID, Parties, certify
 from wallets.certificates import CertificateList
 from wallets.lookup import ChainLookup
-from wallets.review import Review, SigningRefused, review
+from wallets.review import LedgerDeployment, Review, SigningRefused, review
 
 pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 
@@ -73,7 +73,11 @@ def test_an_assignment_is_told_with_official_number_legal_names_share_deadline_c
     domain, assignment = drafted(world, register_right(world))
 
     shown = review(
-        assignment.typed_data(domain), world.ledger, lookup, world.acme.address, world.now()
+        assignment.typed_data(domain),
+        LedgerDeployment(world.ledger),
+        lookup,
+        world.acme.address,
+        world.now(),
     )
 
     told = lines(shown)
@@ -97,7 +101,7 @@ def test_what_is_signed_is_the_struct_decoded_with_the_contracts_definitions(
     given = assignment.typed_data(domain)
     given["message"] = {**given["message"], "shareBps": "0x1388"}  # type: ignore[dict-item]
 
-    shown = review(given, world.ledger, lookup, world.acme.address, world.now())
+    shown = review(given, LedgerDeployment(world.ledger), lookup, world.acme.address, world.now())
 
     assert shown.struct == assignment
     assert shown.domain == domain
@@ -117,9 +121,15 @@ def test_typed_data_that_differs_from_the_ledgers_definition_is_refused(
     given["types"]["Assignment"][6]["type"] = "uint256"  # type: ignore[index]
 
     with pytest.raises(SigningRefused, match="does not match the ledger's definition"):
-        review(given, world.ledger, lookup, world.acme.address, world.now())
+        review(given, LedgerDeployment(world.ledger), lookup, world.acme.address, world.now())
     with pytest.raises(SigningRefused, match="unknown typed data 'Permit'"):
-        review({**given, "primaryType": "Permit"}, world.ledger, lookup, world.acme.address, 0)
+        review(
+            {**given, "primaryType": "Permit"},
+            LedgerDeployment(world.ledger),
+            lookup,
+            world.acme.address,
+            0,
+        )
 
 
 @pytest.mark.parametrize(
@@ -148,7 +158,13 @@ def test_typed_data_for_another_chain_contract_or_past_deadline_is_refused(
         domain = dataclasses.replace(domain, version="2")
 
     with pytest.raises(SigningRefused, match=message):
-        review(assignment.typed_data(domain), world.ledger, lookup, world.acme.address, world.now())
+        review(
+            assignment.typed_data(domain),
+            LedgerDeployment(world.ledger),
+            lookup,
+            world.acme.address,
+            world.now(),
+        )
 
 
 def test_a_party_without_a_certificate_and_an_unknown_right_are_flagged(
@@ -159,7 +175,11 @@ def test_a_party_without_a_certificate_and_an_unknown_right_are_flagged(
     world.ledger.participants.suspend(UNIVERSITY_ID, 7)
 
     shown = review(
-        assignment.typed_data(domain), world.ledger, lookup, world.beta.address, world.now()
+        assignment.typed_data(domain),
+        LedgerDeployment(world.ledger),
+        lookup,
+        world.beta.address,
+        world.now(),
     )
 
     told = lines(shown)
@@ -181,7 +201,11 @@ def test_a_key_rotation_is_told_with_the_participant_and_both_keys(
     )
 
     shown = review(
-        rotation.typed_data(domain), world.ledger, lookup, world.acme.address, world.now()
+        rotation.typed_data(domain),
+        LedgerDeployment(world.ledger),
+        lookup,
+        world.acme.address,
+        world.now(),
     )
 
     told = lines(shown)

@@ -4,16 +4,19 @@ the embedded chain with SQLite, or on anvil with PostgreSQL, and an HTTP client 
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from eth_account import Account
 from fastapi.testclient import TestClient
 
 from ledger.artifacts import ArtifactSet
-from ledger.backends.anvil import AnvilNode
+from ledger.backends.anvil import AnvilNode, free_port
 from ledger.deploy import OfficeBootstrap, deploy_ledger
 from registry_api.app import create_app
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
@@ -22,12 +25,19 @@ from registry_api.registry import Registry, open_registry
 from registry_api.settings import Settings
 from tests.conftest import start_anvil
 from tests.registry_api.mirror.conftest import PostgresServer, postgres
+from wallets import keystore
 from wallets.keystore import Keystore
 from wallets.signer import LocalSigner
 
 __all__ = ["PostgresServer", "postgres"]
 
 CA_PASSWORD = "office-ca-password"
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keystores of the tests' office and wallets at a trivial scrypt cost (never in production)."""
+    monkeypatch.setattr(keystore, "SCRYPT_N", 2)
 
 
 @dataclass
@@ -105,3 +115,22 @@ def service(
         registry.close()
         if anvil is not None:
             anvil.stop()
+
+
+@pytest.fixture
+def served(service: Service) -> Iterator[str]:
+    """The service's API on a real port (for clients that speak HTTP on their own: the CLI)."""
+    config = uvicorn.Config(
+        service.client.app, host="127.0.0.1", port=free_port(), log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
