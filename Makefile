@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build run test lint typecheck bench clean
+.PHONY: setup build run demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -22,6 +22,9 @@ build: setup
 	$(BIN)/ipledger contracts build
 
 run: build
+	$(BIN)/ipledger serve
+
+demo: build
 	$(BIN)/ipledger demo
 
 test: build
@@ -36,6 +39,9 @@ typecheck: setup
 
 bench: build
 	$(BIN)/python -m bench.gas
+	$(BIN)/python -m bench.chain
+	$(BIN)/python -m bench.mirror
+	$(BIN)/python -m bench.relayer
 
 clean:
 	rm -rf $(VENV) node_modules build

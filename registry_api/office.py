@@ -30,7 +30,7 @@ from ledger.embedded.node import Node
 from ledger.types import Role
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
 from wallets.certificates import ParticipantCertificate, ParticipantIdentity
-from wallets.keystore import Keystore
+from wallets.keystore import Keystore, parse_private_key
 from wallets.signer import LocalSigner
 
 #: The office's own participant certificate: five years.
@@ -75,6 +75,16 @@ def stored_password(data_dir: Path) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
+def office_keystore(key_file: Path, password: str) -> Keystore:
+    """The office's key from a keystore (it must open with `password`) or a hex key file."""
+    text = key_file.read_text()
+    if text.lstrip().startswith("{"):
+        keystore = Keystore.parse(text, str(key_file))
+        keystore.unlock(password, str(key_file))
+        return keystore
+    return Keystore.encrypt(parse_private_key(text), password)
+
+
 def create_embedded_office(
     data_dir: Path,
     password: str | None,
@@ -82,23 +92,26 @@ def create_embedded_office(
     *,
     identity: OfficeIdentity | None = None,
     chain_id: int = DEFAULT_CHAIN_ID,
+    keystore: Keystore | None = None,
 ) -> str:
     """Create the office's CA, key, certificate and chain in `data_dir`; return the password.
 
     All or nothing (the chain is built under a temporary name, then renamed into place). Without
-    a password one is generated and kept in D/key-password.
+    a password one is generated and kept in D/key-password; without a keystore (which the
+    password must open) a new key is made.
     """
     identity = identity or OfficeIdentity()
     generated = password is None
     secret = password if password is not None else secrets.token_urlsafe(24)
-    private_key = bytes(Account.create().key)
-    office = LocalSigner(private_key)
+    if keystore is None:
+        keystore = Keystore.encrypt(bytes(Account.create().key), secret)
+    office = keystore.unlock(secret)
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 
     def populate(node: Node, target: DataDir) -> None:
         if generated:
             _write_secret(target.root / PASSWORD_FILE, secret)
-        Keystore.encrypt(private_key, secret).save(target.keystore)
+        keystore.save(target.keystore)
         ca = CaDirectory(target.root / CA_DIR)
         authority = CertificateAuthority.generate(
             identity.name, identity.country, identity.registration_number, now=now

@@ -182,7 +182,11 @@ def _authority(settings: Settings) -> tuple[CaDirectory | None, CertificateAutho
     ca = CaDirectory(settings.ca_path)
     if not ca.exists():
         return None, None
-    password = settings.password() or stored_password(settings.data_dir)
+    password = (
+        settings.ca_password.get_secret_value()
+        if settings.ca_password is not None
+        else settings.password() or stored_password(settings.data_dir)
+    )
     if password is None:
         return ca, None
     return ca, ca.open(password.encode())

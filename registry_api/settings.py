@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     key_password_file: Path | None = None
     #: The office's certificate authority; empty means `data_dir/ca`.
     ca_dir: Path | None = None
+    #: Password of the CA's key (IPLEDGER_CA_PASSWORD); empty means the keystores' password.
+    ca_password: SecretStr | None = None
     #: Signs the API's tokens; empty means a random secret kept in `data_dir/token-secret`.
     token_secret: SecretStr | None = None
     token_seconds: int = Field(default=900, ge=60, le=86_400)

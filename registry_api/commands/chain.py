@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_account import Account
 from rich.table import Table
 
-from ledger.backends.embedded import EmbeddedBackend
 from ledger.compiler import CompilationError, compile_sources
-from ledger.deploy import OfficeBootstrap, deploy_ledger
 from ledger.embedded.datadir import (
     DataDir,
     DataDirError,
     backup,
-    initialize,
     open_node,
 )
-from ledger.embedded.genesis import DEFAULT_CHAIN_ID, ChainConfig
+from ledger.embedded.genesis import DEFAULT_CHAIN_ID
 from ledger.embedded.jsonrpc import JsonRpc
-from ledger.embedded.node import Node
 from ledger.embedded.server import serve
 from ledger.embedded.store import StoreError
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
 from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console, fail, key_password
-from registry_api.identity.certificates import CertificateError, read_certificate, self_signed
-from wallets.signer import KeyFileError, LocalSigner
+from registry_api.identity.authority import AuthorityError
+from registry_api.office import CA_DIR, OfficeIdentity, create_embedded_office, office_keystore
+from wallets.keystore import WalletError
 
 chain_app = typer.Typer(
     help="The embedded chain: one office, one machine, a data directory.", no_args_is_help=True
@@ -54,66 +46,58 @@ def chain_init(
     ] = None,
     key_file: Annotated[
         Path | None,
-        typer.Option(
-            help="Use this office key (hex, or a keystore with the same password) instead of "
-            "creating one."
-        ),
+        typer.Option(help="Use this office key (keystore or hex) instead of creating one."),
     ] = None,
     office_id: Annotated[int, typer.Option(help="The office's participant id.")] = 1,
-    office_certificate: Annotated[
-        Path | None,
-        typer.Option(help="The office's X.509 certificate (PEM or DER); else a self-signed one."),
-    ] = None,
+    office_name: Annotated[str, typer.Option(help="The office's legal name.")] = "IP Office",
+    office_country: Annotated[str, typer.Option(help="ISO 3166 country code.")] = "KR",
+    office_registration_number: Annotated[
+        str, typer.Option(help="The office's registration number.")
+    ] = "IPO-0001",
 ) -> None:
-    """Create a chain: genesis, the office's encrypted key, the contracts, the manifest.
+    """Create a chain: genesis, the office's encrypted key, its CA and certificate, the contracts.
 
     The office is the chain's only validator and the first participant. Its key is kept in
-    DATA_DIR/keystore/office.json (Web3 Secret Storage, scrypt), encrypted with the password.
+    DATA_DIR/keystore/office.json (Web3 Secret Storage, scrypt), and its certificate authority
+    in DATA_DIR/ca, both encrypted with the password.
     """
     password = key_password(password_file)
     if not password:
         raise fail("a keystore password is needed: --password-file or IPLEDGER_KEY_PASSWORD")
     try:
         artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
-        private_key = _office_key(key_file, password)
-        office = LocalSigner(private_key)
-        config = ChainConfig(
-            chain_id=chain_id, validator=office.address, genesis_timestamp=int(time.time())
+        keystore = office_keystore(key_file, password) if key_file is not None else None
+        identity = OfficeIdentity(
+            name=office_name,
+            country=office_country,
+            registration_number=office_registration_number,
+            participant_id=office_id,
         )
-
-        def populate(node: Node, target: DataDir) -> None:
-            _write_keystore(target.keystore, private_key, password)
-            if office_certificate is not None:
-                facts = read_certificate(office_certificate)
-            else:
-                created = self_signed(
-                    "IP Office", valid_days=5 * 365, now=datetime.datetime.now(datetime.UTC)
-                )
-                created.write(target.certificate, target.certificate_key, password.encode())
-                facts = created.facts
-            bootstrap = OfficeBootstrap(
-                office_id, facts.fingerprint, facts.not_after, (office.address,)
-            )
-            ledger = deploy_ledger(EmbeddedBackend(node), office, artifacts, bootstrap)
-            ledger.manifest.save(target.manifest)
-
         with console.status(f"creating chain {chain_id} and deploying the contracts..."):
-            initialize(data_dir, config, populate)
+            create_embedded_office(
+                data_dir,
+                password,
+                artifacts,
+                identity=identity,
+                chain_id=chain_id,
+                keystore=keystore,
+            )
         manifest = DeploymentManifest.load(DataDir(data_dir).manifest)
     except (
+        AuthorityError,
         CompilationError,
-        CertificateError,
         DataDirError,
-        KeyFileError,
         LedgerError,
         StoreError,
+        WalletError,
         OSError,
         ValueError,
     ) as exc:
         raise fail(str(exc)) from exc
     table = Table("", "", title=f"chain {chain_id} created in {data_dir}")
-    table.add_row("office (validator)", office.address)
+    table.add_row("office (validator)", manifest.office.keys[0])
     table.add_row("keystore", str(DataDir(data_dir).keystore))
+    table.add_row("office CA", str(data_dir / CA_DIR))
     for name, deployment in manifest.contracts.items():
         table.add_row(name, f"{deployment.address} (block {deployment.block_number})")
     table.add_row("manifest", str(DataDir(data_dir).manifest))
@@ -157,27 +141,3 @@ def chain_backup(
     except (DataDirError, StoreError, OSError) as exc:
         raise fail(str(exc)) from exc
     console.print(f"backed up {data_dir} at block #{head} to {to}")
-
-
-def _office_key(key_file: Path | None, password: str) -> bytes:
-    if key_file is None:
-        return bytes(Account.create().key)
-    text = key_file.read_text().strip()
-    if text.startswith("{"):
-        try:
-            return bytes(Account.decrypt(json.loads(text), password))
-        except ValueError:
-            raise KeyFileError(f"cannot unlock {key_file} with this password") from None
-    try:
-        return bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise KeyFileError(f"{key_file} holds neither a keystore nor a hex key") from None
-
-
-def _write_keystore(path: Path, private_key: bytes, password: str) -> None:
-    """Web3 Secret Storage with scrypt, readable by its owner only."""
-    keystore = Account.encrypt(private_key, password, kdf="scrypt")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(keystore, out)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 CONTRACTS_DIR = ROOT / "contracts"
 ARTIFACTS = ROOT / "build" / "artifacts.json"
-PASSWORD_ENV = "IPLEDGER_KEY_PASSWORD"
 
 console = Console()
 errors = Console(stderr=True)
@@ -25,6 +25,7 @@ def fail(message: str) -> typer.Exit:
 
 def key_password(password_file: Path | None) -> str | None:
     """A keystore password: from a file, else from IPLEDGER_KEY_PASSWORD, else none."""
-    if password_file is not None:
-        return password_file.read_text().rstrip("\n")
-    return os.environ.get(PASSWORD_ENV)
+    try:
+        return password_from(password_file, KEY_PASSWORD_ENV, None, purpose="the key")
+    except PasswordUnavailable:
+        return None

@@ -14,7 +14,6 @@ from ledger.compiler import CompilationError, compile_sources
 from ledger.deploy import DeploymentError, OfficeBootstrap, deploy_ledger, verify_deployment
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
-from ledger.types import Role
 from registry_api.commands.console import (
     ARTIFACTS,
     CONTRACTS_DIR,
@@ -30,7 +29,7 @@ from registry_api.identity.certificates import (
     read_certificate,
     self_signed,
 )
-from wallets.certificates import ParticipantIdentity
+from registry_api.office import office_certificate
 from wallets.passwords import PasswordUnavailable, password_from
 from wallets.signer import KeyFileError, LocalSigner
 
@@ -168,21 +167,8 @@ def _office_certificate_from_ca(
             purpose="the CA key",
         ).encode()
     )
-    identity = ParticipantIdentity(
-        participant_id=office_id,
-        legal_name=authority.office_name,
-        registration_number=authority.office_registration_number,
-        country=authority.office_country,
-        roles=Role.OFFICE,
-        keys=(deployer.address,),
-    )
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    certificate = authority.issue(
-        identity,
-        deployer.public_key,
-        not_before=now,
-        not_after=now + datetime.timedelta(days=OFFICE_VALID_DAYS),
-    )
+    certificate = office_certificate(authority, office_id, deployer, now)
     store.record(certificate)
     cert_path = manifest_path.with_name(f"{manifest_path.stem}-office.pem")
     cert_path.parent.mkdir(parents=True, exist_ok=True)
