@@ -7,9 +7,16 @@ starts there (an operation marked sent but above the pending nonce was dropped b
 is sent again, the same raw bytes). Then receipts of sent operations are read in one batch and
 their outcome recorded: mined, or failed with the contract's decoded error.
 
+No database transaction is open while the node is asked: a node that mines on arrival (the
+embedded chain) takes seconds over a batch, and on SQLite a transaction that writes holds the
+database's only write lock, so the API's writes would time out behind it. Sending first and
+recording after is safe: what was sent and not recorded is found below the pending nonce.
+
 A transaction the node refuses outright (it can never be mined) is replaced by a signed no-op
 with the same nonce, so that the operations after it are not stuck; the operation is failed with
-the node's reason.
+the node's reason. Only the first refusal of a batch is taken as the operation's own: the
+transactions after it were refused (or held) for the gap its nonce left, and are sent again
+once the no-op fills it.
 """
 
 from __future__ import annotations
@@ -92,101 +99,129 @@ class Dispatcher:
     def step(self) -> StepReport:
         """Send what can be sent, record what finished."""
         w3 = self.chain.backend.w3
-        sender = self.outbox.sender
-        pending = int(w3.eth.get_transaction_count(sender, "pending"))
-        with self.sessions.begin() as session:
-            self._mark_sent_below(session, pending)
-            sent = self._send_from(session, pending)
-        with self.sessions.begin() as session:
-            finished = self._record_receipts(session)
+        pending = int(w3.eth.get_transaction_count(self.outbox.sender, "pending"))
+        sent = self._send_from(pending)
+        finished = self._record_receipts()
         if finished:
             with self.progress:
                 self.progress.notify_all()
         return StepReport(sent=sent, finished=finished)
 
-    def _mark_sent_below(self, session: Session, pending: int) -> None:
-        session.execute(
-            update(OperationRow)
-            .where(
-                OperationRow.sender == self.outbox.sender,
-                OperationRow.status == OperationStatus.QUEUED,
-                OperationRow.nonce < pending,
+    def _send_from(self, pending: int) -> int:
+        sender = self.outbox.sender
+        with self.sessions.begin() as session:
+            session.execute(
+                update(OperationRow)
+                .where(
+                    OperationRow.sender == sender,
+                    OperationRow.status == OperationStatus.QUEUED,
+                    OperationRow.nonce < pending,
+                )
+                .values(status=OperationStatus.SENT, sent_at=time.time())
             )
-            .values(status=OperationStatus.SENT, sent_at=time.time())
-        )
-
-    def _send_from(self, session: Session, pending: int) -> int:
-        rows = session.scalars(
-            select(OperationRow)
-            .where(
-                OperationRow.sender == self.outbox.sender,
-                OperationRow.status.in_((OperationStatus.QUEUED, OperationStatus.SENT)),
-                OperationRow.nonce >= pending,
-            )
-            .order_by(OperationRow.nonce)
-            .limit(self.options.batch)
-        ).all()
-        run = _consecutive(rows, pending)
+            rows = session.execute(
+                select(OperationRow.id, OperationRow.nonce, OperationRow.raw_transaction)
+                .where(
+                    OperationRow.sender == sender,
+                    OperationRow.status.in_((OperationStatus.QUEUED, OperationStatus.SENT)),
+                    OperationRow.nonce >= pending,
+                )
+                .order_by(OperationRow.nonce)
+                .limit(self.options.batch)
+            ).all()
+        run = _consecutive([_Outgoing(*row) for row in rows], pending)
         if not run:
             return 0
         responses = self._batch(
-            [("eth_sendRawTransaction", "0x" + row.raw_transaction.hex()) for row in run]
+            [("eth_sendRawTransaction", "0x" + outgoing.raw.hex()) for outgoing in run]
         )
-        now = time.time()
-        for row, response in zip(run, responses, strict=True):
+        accepted = 0
+        refused: tuple[_Outgoing, object] | None = None
+        for outgoing, response in zip(run, responses, strict=True):
             error = response.get("error") if isinstance(response, dict) else None
             if error is not None and not _already_sent(error):
-                self._void(row, error)
-            row.status = OperationStatus.SENT
-            row.sent_at = now
-        return len(run)
+                refused = (outgoing, error)
+                break  # the rest wait for this nonce's no-op: sent again next step
+            accepted += 1
+        with self.sessions.begin() as session:
+            if accepted:
+                session.execute(
+                    update(OperationRow)
+                    .where(
+                        OperationRow.sender == sender,
+                        OperationRow.nonce >= pending,
+                        OperationRow.nonce < pending + accepted,
+                    )
+                    .values(status=OperationStatus.SENT, sent_at=time.time())
+                )
+            if refused is not None:
+                self._void(session, *refused)
+        return accepted
 
-    def _void(self, row: OperationRow, error: object) -> None:
+    def _void(self, session: Session, outgoing: _Outgoing, error: object) -> None:
         message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-        log.warning("node refused operation %s (nonce %d): %s", row.id, row.nonce, message)
+        log.warning(
+            "node refused operation %s (nonce %d): %s", outgoing.id, outgoing.nonce, message
+        )
+        row = session.get_one(OperationRow, outgoing.id)
         row.raw_transaction = self.outbox.void_transaction(row.nonce)
         row.transaction_hash = keccak(row.raw_transaction)
         row.error_code = "refused_by_node"
         row.error_message = f"the node refused the transaction: {message}"
         row.error_details = {"node_error": error if isinstance(error, dict) else message}
-        # The no-op is sent now, in this batch's place; it is sent with the next step.
+        # The no-op takes the operation's place: it is sent with the next step.
         row.status = OperationStatus.SENT
 
-    def _record_receipts(self, session: Session) -> int:
-        rows = session.scalars(
-            select(OperationRow)
-            .where(
-                OperationRow.sender == self.outbox.sender,
-                OperationRow.status == OperationStatus.SENT,
-            )
-            .order_by(OperationRow.nonce)
-            .limit(self.options.batch)
-        ).all()
+    def _record_receipts(self) -> int:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(
+                    OperationRow.id,
+                    OperationRow.transaction_hash,
+                    OperationRow.error_code.is_not(None),
+                )
+                .where(
+                    OperationRow.sender == self.outbox.sender,
+                    OperationRow.status == OperationStatus.SENT,
+                )
+                .order_by(OperationRow.nonce)
+                .limit(self.options.batch)
+            ).all()
         if not rows:
             return 0
         responses = self._batch(
-            [("eth_getTransactionReceipt", "0x" + row.transaction_hash.hex()) for row in rows]
+            [("eth_getTransactionReceipt", "0x" + bytes(row[1]).hex()) for row in rows]
         )
-        finished = 0
         now = time.time()
-        for row, response in zip(rows, responses, strict=True):
+        finished: list[dict[str, object]] = []
+        reverted: list[tuple[str, Receipt]] = []
+        for (operation_id, _, voided), response in zip(rows, responses, strict=True):
             raw = response.get("result") if isinstance(response, dict) else None
             if not isinstance(raw, dict):
                 continue  # not mined yet
             receipt = _receipt(raw)
-            row.block_number = receipt.block_number
-            row.block_hash = receipt.block_hash
-            row.gas_used = receipt.gas_used
-            row.finished_at = now
-            finished += 1
-            if row.error_code is not None:  # a voided operation: its no-op is what was mined
-                row.status = OperationStatus.FAILED
-            elif receipt.status == 1:
-                row.status = OperationStatus.MINED
-            else:
-                row.status = OperationStatus.FAILED
-                self._record_failure(row, receipt)
-        return finished
+            if receipt.status != 1 and not voided:
+                reverted.append((operation_id, receipt))
+            finished.append(
+                {
+                    "id": operation_id,
+                    "block_number": receipt.block_number,
+                    "block_hash": receipt.block_hash,
+                    "gas_used": receipt.gas_used,
+                    "finished_at": now,
+                    # A voided operation failed whatever its no-op did: its error is recorded.
+                    "status": OperationStatus.MINED
+                    if receipt.status == 1 and not voided
+                    else OperationStatus.FAILED,
+                }
+            )
+        failures = [self._failure(operation_id, receipt) for operation_id, receipt in reverted]
+        if finished:
+            with self.sessions.begin() as session:
+                session.execute(update(OperationRow), finished)
+                if failures:
+                    session.execute(update(OperationRow), failures)
+        return len(finished)
 
     def _batch(self, calls: list[tuple[str, str]]) -> list[dict[str, object]]:
         """One JSON-RPC batch of single-parameter calls; a response per call, in order."""
@@ -196,18 +231,24 @@ class Dispatcher:
             raise RuntimeError(f"the node refused the batch: {responses.get('error', responses)}")
         return typing.cast(list[dict[str, object]], list(responses))
 
-    def _record_failure(self, row: OperationRow, receipt: Receipt) -> None:
-        call: TxParams = {
-            "from": self.outbox.sender,
-            "to": row.target,
-            "data": row.calldata,
-            "gas": row.gas,
-            "gasPrice": Wei(0),
-        }
+    def _failure(self, operation_id: str, receipt: Receipt) -> dict[str, object]:
+        """Why the operation's transaction reverted, as the columns that record it."""
+        with self.sessions() as session:
+            row = session.get_one(OperationRow, operation_id)
+            call: TxParams = {
+                "from": self.outbox.sender,
+                "to": row.target,
+                "data": row.calldata,
+                "gas": row.gas,
+                "gasPrice": Wei(0),
+            }
         error = self.chain.failure(call, receipt)
-        row.error_code = type(error).__name__
-        row.error_message = str(error)
-        row.error_details = error_details(error)
+        return {
+            "id": operation_id,
+            "error_code": type(error).__name__,
+            "error_message": str(error),
+            "error_details": error_details(error),
+        }
 
 
 def error_details(error: LedgerError) -> dict[str, object]:
@@ -225,8 +266,17 @@ def json_value(value: object) -> object:
     return value
 
 
-def _consecutive(rows: Sequence[OperationRow], start: int) -> list[OperationRow]:
-    run: list[OperationRow] = []
+@dataclass(frozen=True)
+class _Outgoing:
+    """An operation's transaction as the dispatcher sends it."""
+
+    id: str
+    nonce: int
+    raw: bytes
+
+
+def _consecutive(rows: Sequence[_Outgoing], start: int) -> list[_Outgoing]:
+    run: list[_Outgoing] = []
     for row in rows:
         if row.nonce != start + len(run):
             break
