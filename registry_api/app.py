@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
@@ -23,6 +25,7 @@ from registry_api.routes import (
     participants,
     rights,
 )
+from registry_api.routes.params import ERRORS
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,6 +47,7 @@ def create_app(registry: Registry) -> FastAPI:
             "Idempotency-Key header and answer 202 with the operation they became; "
             "?wait=true answers once the write is queryable."
         ),
+        responses=ERRORS,
     )
     app.state.registry = registry
     app.state.desk = Desk(registry)
@@ -71,12 +75,54 @@ def create_app(registry: Registry) -> FastAPI:
     return app
 
 
-class _TooLarge(Exception):
-    pass
+#: Deepest nesting of a JSON body. The embedded EVM raises Python's recursion limit to 12,288,
+#: deep enough that json.loads overflows the C stack before it raises RecursionError: a body of
+#: 25 KB of "[" would kill the process. The API's bodies nest a few levels.
+MAX_JSON_DEPTH = 32
+_JSON_TOKENS = re.compile(rb'["\\\[\]{}]')
+
+
+class _Refused(HTTPException):
+    """A body refused while it streams in; rendered by the API's error handler."""
+
+
+class JsonDepth:
+    """How deep a JSON text nests, fed in chunks as it streams in (strings are skipped)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.deepest = 0
+        self._in_string = False
+        self._escaped = False  # the chunk before ended with a backslash in a string
+
+    def feed(self, chunk: bytes) -> int:
+        """The deepest nesting so far."""
+        skip = 0 if self._escaped else -1
+        self._escaped = False
+        for match in _JSON_TOKENS.finditer(chunk):
+            at = match.start()
+            if at == skip:
+                continue
+            token = chunk[at : at + 1]
+            if self._in_string:
+                if token == b"\\":  # the next byte is escaped, perhaps in the next chunk
+                    skip = at + 1
+                    self._escaped = skip == len(chunk)
+                elif token == b'"':
+                    self._in_string = False
+            elif token == b'"':
+                self._in_string = True
+            elif token in b"[{":
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+            else:
+                self.depth -= 1
+        return self.deepest
 
 
 class BodyLimit:
-    """Refuses request bodies over the limit with 413, whether announced or streamed."""
+    """Refuses request bodies over the size limit with 413, whether announced or streamed, and
+    JSON bodies nested deeper than MAX_JSON_DEPTH with 400, before anything parses them."""
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
         self.app = app
@@ -88,10 +134,16 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.upload_limit if scope["path"] in UPLOAD_PATHS else self.limit
+        too_large = f"the request body is larger than {limit} bytes"
+        content_type = b""
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                await _refuse(send, limit)
+                await _refuse(send, 413, "payload_too_large", too_large)
                 return
+            if name == b"content-type":
+                content_type = value.split(b";")[0].strip().lower()
+        # What FastAPI parses as JSON: no content type, application/json, application/*+json.
+        depth = JsonDepth() if not content_type or content_type.endswith(b"json") else None
         received = 0
         started = False
 
@@ -99,9 +151,12 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
-                    raise _TooLarge
+                    raise _Refused(413, too_large)
+                if depth is not None and depth.feed(chunk) > MAX_JSON_DEPTH:
+                    raise _Refused(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
             return message
 
         async def watched(message: Message) -> None:
@@ -112,19 +167,18 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, watched)
-        except _TooLarge:
+        except _Refused as refusal:  # read outside the routes' error handling
             if not started:
-                await _refuse(send, limit)
+                code = "payload_too_large" if refusal.status_code == 413 else "bad_request"
+                await _refuse(send, refusal.status_code, code, refusal.detail)
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    payload = json.dumps(
-        body("payload_too_large", f"the request body is larger than {limit} bytes")
-    ).encode()
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps(body(code, message)).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),

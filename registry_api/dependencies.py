@@ -3,12 +3,13 @@ the envelope of a write (idempotency key, wait)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from registry_api import idempotency
 from registry_api.auth import Principal
 from registry_api.db.models import OperationRow
 from registry_api.desk import Desk, request_hash
-from registry_api.errors import BadRequest, Forbidden, Unauthenticated
+from registry_api.errors import Forbidden, Unauthenticated
 from registry_api.registry import Registry
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /v1/auth/token")
@@ -98,22 +99,32 @@ class Write:
         """Replay the first answer to this key, or accept the write, commit it, answer 202."""
         address = self.principal.address
         replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
+        if replayed is None:
+            rows = act()
+            body = render(rows).model_dump(mode="json")
+            idempotency.remember(self.session, address, self.key, self.request_hash, 202, body)
+            try:
+                self.session.commit()
+            except IntegrityError:  # the same key, accepted by a concurrent request first
+                self.session.rollback()
+                replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
+                if replayed is None:
+                    raise
         if replayed is not None:
-            return JSONResponse(replayed.body, replayed.status_code)
-        rows = act()
-        body = render(rows).model_dump(mode="json")
-        idempotency.remember(self.session, address, self.key, self.request_hash, 202, body)
-        try:
-            self.session.commit()
-        except IntegrityError:  # the same key, accepted by a concurrent request first
+            if not self.wait:
+                return JSONResponse(replayed.body, replayed.status_code)
+            # A retry that asks to wait gets the same operations, once they are queryable; the
+            # transaction ends first (on SQLite it holds the lock the relayer needs).
             self.session.rollback()
-            replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
-            if replayed is None:
-                raise
-            return JSONResponse(replayed.body, replayed.status_code)
+            return self._waited(idempotency.operation_ids(replayed.body), render)
         if not self.wait:
             return JSONResponse(body, 202)
-        ids = [row.id for row in rows]
+        return self._waited([row.id for row in rows], render)
+
+    def _waited(
+        self, ids: Sequence[str], render: Callable[[Sequence[OperationRow]], BaseModel]
+    ) -> JSONResponse:
+        """The answer once the operations are applied or failed (or the wait has run out)."""
         self.desk.wait(ids, self.wait_seconds)
         self.session.expire_all()
         refreshed = [self.session.get(OperationRow, row_id) for row_id in ids]
@@ -126,6 +137,23 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+class BufferedBody(APIRoute):
+    """A route whose body is read whole before FastAPI parses it.
+
+    FastAPI parses a multipart form from the request's stream, which leaves nothing for
+    `_raw_body` to read (Starlette: "Stream consumed"); a body read first is kept and serves both.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def buffered(request: Request) -> Response:
+            await request.body()
+            return await handler(request)
+
+        return buffered
+
+
 def write_envelope(
     request: Request,
     session: WriterSessionDep,
@@ -133,19 +161,19 @@ def write_envelope(
     registry: RegistryDep,
     body: Annotated[bytes, Depends(_raw_body)],
     idempotency_key: Annotated[
-        str | None,
+        str,
         Header(
             description="Required on every write: retrying with the same key and request "
-            "returns the first answer and sends nothing again.",
+            "returns the first answer and sends nothing again. Printable ASCII, no spaces at "
+            "either end.",
             max_length=idempotency.MAX_KEY_LENGTH,
+            pattern=r"^[!-~]([ -~]*[!-~])?$",
         ),
-    ] = None,
+    ],
     wait: Annotated[
         bool, Query(description="Answer once the write is queryable (or failed).")
     ] = False,
 ) -> tuple[Session, Desk, str, bytes, bool, float]:
-    if not idempotency_key or not idempotency_key.strip():
-        raise BadRequest("an Idempotency-Key header is required on every write")
     digest = request_hash(request.method.encode(), request.url.path.encode(), body)
     return session, desk, idempotency_key, digest, wait, registry.settings.wait_seconds
 

@@ -67,23 +67,23 @@ class Desk:
             raise ServiceUnavailable(
                 "the office CA is not open here: certificates cannot be issued"
             )
-        identity = ParticipantIdentity(
-            participant_id=request.participant_id,
-            legal_name=request.legal_name,
-            registration_number=request.registration_number,
-            country=request.country,
-            roles=schemas.roles_of(request.roles),
-            keys=tuple(request.keys),
-        )
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         try:
+            identity = ParticipantIdentity(
+                participant_id=request.participant_id,
+                legal_name=request.legal_name,
+                registration_number=request.registration_number,
+                country=request.country,
+                roles=schemas.roles_of(request.roles),
+                keys=tuple(request.keys),
+            )
             certificate = authority.issue(
                 identity,
                 request.public_key,
                 not_before=now,
                 not_after=now + datetime.timedelta(days=request.valid_days),
             )
-        except ValueError as exc:  # the public key is not the first key's, or malformed
+        except ValueError as exc:  # repeated keys; the public key not the first key's...
             raise Unprocessable(str(exc)) from exc
         participants = self.ledger.participants
         call = Call(

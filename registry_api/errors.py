@@ -9,6 +9,7 @@ family says the status (forbidden 403, not found 404, conflict 409, refused 422)
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -20,11 +21,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.chain import ReceiptTimeout
 from ledger.errors import ContractError, LedgerError
 from ledger.typed_data import TypedDataError
+from registry_api.identity.service import IdentityError
 from registry_api.relayer.dispatcher import error_details
 
 log = logging.getLogger(__name__)
 
 _FAMILY_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "refused": 422}
+#: Codes of the statuses that routing, body parsing and identification raise on their own.
+_STATUS_CODE = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+#: Who a contract error's name says refused, by its prefix.
+_REFUSERS = {
+    "IPAssetRegistry": "the IP asset registry",
+    "ParticipantRegistry": "the participant registry",
+    "Approval": "the approval check",
+    "AccessControl": "access control",
+}
 
 
 class ApiError(Exception):
@@ -73,6 +89,12 @@ class Unprocessable(ApiError):
     code = "unprocessable"
 
 
+class IdempotencyKeyReused(Unprocessable):
+    """The key of an earlier write, with another request (IETF idempotency-key draft: 422)."""
+
+    code = "idempotency_key_reused"
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"
@@ -93,7 +115,14 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ContractError)
     async def _contract_error(_request: Request, error: ContractError) -> JSONResponse:
         status = _FAMILY_STATUS.get(error.family, 422)
-        return JSONResponse(body(type(error).__name__, str(error), error_details(error)), status)
+        return JSONResponse(
+            body(type(error).__name__, contract_sentence(error), error_details(error)), status
+        )
+
+    @app.exception_handler(IdentityError)
+    async def _identity(_request: Request, error: IdentityError) -> JSONResponse:
+        status = error.http_status
+        return JSONResponse(body(_STATUS_CODE.get(status, "bad_request"), str(error)), status)
 
     @app.exception_handler(TypedDataError)
     async def _typed_data(_request: Request, error: TypedDataError) -> JSONResponse:
@@ -114,7 +143,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        code = _STATUS_CODE.get(error.status_code, "http_error")
         return JSONResponse(body(code, str(error.detail)), error.status_code, error.headers)
 
     @app.exception_handler(ReceiptTimeout)
@@ -130,3 +159,22 @@ def install_handlers(app: FastAPI) -> None:
     async def _fault(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse(body("internal_error", "the service failed; the fault is logged"), 500)
+
+
+def contract_sentence(error: ContractError) -> str:
+    """A contract's refusal in words: who refused, what (the error's own docstring, or its name
+    in words), and its values; the code and the details carry the same for machines."""
+    name = type(error).__name__
+    refuser, rest = "the contract", name
+    for prefix, who in _REFUSERS.items():
+        if name.startswith(prefix) and name != prefix:
+            refuser, rest = who, name[len(prefix) :]
+            break
+    documented = type(error).__dict__.get("__doc__")
+    if documented:
+        what = documented.strip().splitlines()[0].rstrip(".")
+        what = what[0].lower() + what[1:]
+    else:
+        what = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", rest).lower()
+    values = ", ".join(f"{key} {value}" for key, value in error_details(error).items())
+    return f"refused by {refuser}: {what}" + (f" ({values})" if values else "")

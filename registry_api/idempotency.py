@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from registry_api.db.models import IdempotencyRecord
-from registry_api.errors import Unprocessable
+from registry_api.errors import IdempotencyKeyReused
 
 MAX_KEY_LENGTH = 255
 
@@ -30,11 +30,19 @@ def replay(session: Session, principal: str, key: str, request_hash: bytes) -> R
     if record is None:
         return None
     if record.request_hash != request_hash:
-        raise Unprocessable(
+        raise IdempotencyKeyReused(
             "this Idempotency-Key was used for another request: use a new key for a new request",
             {"idempotency_key": key},
         )
     return Replay(record.status_code, dict(record.response))
+
+
+def operation_ids(answer: dict[str, object]) -> list[str]:
+    """The operations a write's answer names: an operation, or an import's operations."""
+    operations = answer.get("operations")
+    if isinstance(operations, list):
+        return [str(operation["id"]) for operation in operations]
+    return [str(answer["id"])]
 
 
 def remember(

@@ -78,13 +78,24 @@ Address = Annotated[
     BeforeValidator(_parse_address),
     WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
 ]
-ParticipantId = Annotated[int, Field(ge=1, le=2**64 - 1)]
+#: The chain takes any uint64, but the mirror keeps ids in signed 64-bit columns (BIGINT): a
+#: larger id would be accepted on chain and then stop the mirror, so the API refuses it.
+MAX_PARTICIPANT_ID = 2**63 - 1
+ParticipantId = Annotated[int, Field(ge=1, le=MAX_PARTICIPANT_ID)]
 ReasonCode = Annotated[int, Field(ge=1, le=65_535)]
 Bps = Annotated[int, Field(ge=1, le=10_000)]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 OfficialNumber = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9./-]{1,32}$")]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=1_024)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: Attributes of the participant's X.509 subject: at most 64 characters (RFC 5280 upper bounds),
+#: not blank; the registration number is an X.520 serialNumber, a PrintableString.
+LegalName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+RegistrationNumber = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9'()+,./:=?-][A-Za-z0-9 '()+,./:=?-]{0,63}$")
+]
+#: A day as the chain stores it, in unix seconds: none before 1970.
+Day = Annotated[datetime.date, Field(ge=datetime.date(1970, 1, 1))]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 KindName = Literal["patent", "utility_model", "design", "trademark", "copyright", "idea"]
@@ -158,6 +169,12 @@ class ErrorView(Strict):
     details: dict[str, object]
 
 
+class ErrorBody(Strict):
+    """Every refusal (4xx) and fault (5xx): a stable code, a sentence, details."""
+
+    error: ErrorView
+
+
 class OperationView(Strict):
     id: str
     kind: str
@@ -189,8 +206,8 @@ class EnrolRequest(Strict):
     """A participant the office has identified off chain: what its certificate will bind."""
 
     participant_id: ParticipantId
-    legal_name: Text
-    registration_number: Text
+    legal_name: LegalName
+    registration_number: RegistrationNumber
     country: Country
     roles: Annotated[list[RoleName], Field(min_length=1, max_length=5)]
     keys: Annotated[list[Address], Field(min_length=1, max_length=8)]
@@ -246,9 +263,9 @@ class RightInput(Strict):
     number: OfficialNumber
     title: Title
     document_hash: Hash32
-    filing_date: datetime.date
-    registration_date: datetime.date | None = None
-    expiry_date: datetime.date | None = None
+    filing_date: Day
+    registration_date: Day | None = None
+    expiry_date: Day | None = None
     owners: Annotated[list[ShareInput], Field(min_length=1, max_length=16)]
 
 

@@ -13,13 +13,14 @@ from pydantic import BaseModel, ValidationError
 
 from registry_api import schemas
 from registry_api.db.models import ImportRow, OperationRow
-from registry_api.dependencies import OfficeWrite, SessionDep
+from registry_api.dependencies import BufferedBody, OfficeWrite, SessionDep
 from registry_api.errors import NotFound, PayloadTooLarge, Unprocessable
 from registry_api.mirror import queries
 from registry_api.routes.operations import import_view
-from registry_api.routes.params import ACCEPTED, AssetId, Cursor, Limit
+from registry_api.routes.params import ACCEPTED, ACCEPTED_IMPORT, AssetId, Cursor, Limit
 
-router = APIRouter(prefix="/rights", tags=["rights"])
+# The CSV upload is a form: its body is read before parsing, for the idempotency hash.
+router = APIRouter(prefix="/rights", tags=["rights"], route_class=BufferedBody)
 
 CSV_COLUMNS = (
     "jurisdiction",
@@ -44,13 +45,13 @@ def register(body: schemas.RightInput, write: OfficeWrite) -> JSONResponse:
     )
 
 
-@router.post("/bulk", status_code=202, responses=ACCEPTED)
+@router.post("/bulk", status_code=202, responses=ACCEPTED_IMPORT)
 def register_bulk(body: schemas.BulkRightsRequest, write: OfficeWrite) -> JSONResponse:
     """Register many rights: sent in batches, one transaction each; follow /v1/imports/{id}."""
     return _import(write, body.rights)
 
 
-@router.post("/import", status_code=202, responses=ACCEPTED)
+@router.post("/import", status_code=202, responses=ACCEPTED_IMPORT)
 def register_csv(
     write: OfficeWrite,
     file: Annotated[UploadFile, File(description="CSV with a header: " + ",".join(CSV_COLUMNS))],
@@ -64,18 +65,15 @@ def register_csv(
 
 def _import(write: OfficeWrite, rights: list[schemas.RightInput]) -> JSONResponse:
     """One right is one operation; more are an import of batches, answered as the import."""
-    imported: list[ImportRow] = []
 
     def act() -> Sequence[OperationRow]:
-        row, operations = write.desk.register_rights(write.session, write.principal, rights)
-        if row is not None:
-            imported.append(row)
-        return operations
+        return write.desk.register_rights(write.session, write.principal, rights)[1]
 
     def render(rows: Sequence[OperationRow]) -> BaseModel:
+        imported = rows[0].import_id and write.session.get(ImportRow, rows[0].import_id)
         if not imported:
             return write.desk.view(write.session, rows[0])
-        return import_view(write.session, write.desk, imported[0])
+        return import_view(write.session, write.desk, imported)
 
     return write.accept(act, render)
 
@@ -86,7 +84,13 @@ def parse_csv(data: bytes) -> list[schemas.RightInput]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unprocessable("the file is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _rights_of(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # e.g. a stray carriage return in an unquoted field
+        raise Unprocessable(f"the file is not valid CSV: {exc}") from exc
+
+
+def _rights_of(reader: csv.DictReader[str]) -> list[schemas.RightInput]:
     if reader.fieldnames is None or tuple(reader.fieldnames) != CSV_COLUMNS:
         raise Unprocessable(
             "the header must be exactly: " + ",".join(CSV_COLUMNS),
@@ -94,7 +98,8 @@ def parse_csv(data: bytes) -> list[schemas.RightInput]:
         )
     rights: list[schemas.RightInput] = []
     problems: list[dict[str, object]] = []
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num
         try:
             rights.append(
                 schemas.RightInput.model_validate(
@@ -104,8 +109,12 @@ def parse_csv(data: bytes) -> list[schemas.RightInput]:
                     }
                 )
             )
-        except (ValidationError, ValueError) as exc:
-            problems.append({"line": line, "problem": str(exc).splitlines()[0]})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problems.append({"line": line, "problem": f"{where}: {first['msg']}".lstrip(": ")})
+        except ValueError as exc:  # the owners column
+            problems.append({"line": line, "problem": f"owners: {exc}"})
     if problems:
         raise Unprocessable(
             f"{len(problems)} rows of the file are invalid", {"rows": problems[:100]}
