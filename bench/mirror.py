@@ -13,7 +13,8 @@ database, dropped at the end.
   5 ms) to its rights being readable through the queries module.
 - Queries: 1,000,000 rights (and 10,000 registered assignments) loaded straight into SQL through
   the mirror's own decode and apply functions, then right by id, chain of title and a two-word
-  title search, each through the queries module in a session of its own.
+  title search, each through the queries module in a read session of its own, as the registry
+  service reads (autocommit on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from eth_utils.abi import event_signature_to_log_topic
 from hexbytes import HexBytes
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
@@ -50,7 +51,7 @@ from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.events import EventDecoder, Log
 from ledger.manifest import LEDGER_CONTRACTS
 from ledger.types import AssetKind, Share
-from registry_api.db.session import open_database
+from registry_api.db.session import open_database, read_session_factory
 from registry_api.mirror import queries
 from registry_api.mirror.apply import Batch, BlockRef, LedgerContracts, analyze, apply_batch
 from registry_api.mirror.indexer import Indexer, IndexerOptions
@@ -85,14 +86,15 @@ class Scratch:
         self._names: list[str] = []
 
     @contextmanager
-    def database(self) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    def database(self) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
+        """A new migrated database: its engine, and sessions for the indexer (writers)."""
         name = f"ipledger_bench_{secrets.token_hex(4)}"
         with self._admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         url = self._url.set(database=name).render_as_string(hide_password=False)
         engine, sessions = open_database(url)
         try:
-            yield url, sessions
+            yield engine, sessions
         finally:
             engine.dispose()
             with self._admin.connect() as connection:
@@ -151,10 +153,11 @@ def lag(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
             ledger, office, artifacts, rights=0, participants=3, assignments=0, status_changes=0
         )
         sender = workload.sender()
-        with scratch.database() as (_, sessions):
+        with scratch.database() as (engine, sessions):
             indexer = Indexer.for_deployment(
                 w3, ledger.manifest, artifacts, sessions, IndexerOptions(poll_seconds=0.05)
             )
+            reads = read_session_factory(engine)  # as the registry service reads
             indexer.sync()
             stop = threading.Event()
             follower = threading.Thread(target=indexer.follow, args=(stop,), daemon=True)
@@ -173,7 +176,7 @@ def lag(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
                         raw_sent = sender.send_pending()
                         block = _wait_mined(w3, raw_sent, seen)
                         while True:
-                            with sessions() as session:
+                            with reads() as session:
                                 if queries.right_by_id(session, wanted) is not None:
                                     break
                             _note_head(w3, seen)
@@ -349,21 +352,22 @@ def _timed(samples: int, query: Callable[[int], object]) -> list[float]:
 
 
 def query_latency(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
-    with scratch.database() as (_, sessions):
+    with scratch.database() as (engine, sessions):
         rights, assigned, loading = load_million(sessions, artifacts)
+        reads = read_session_factory(engine)  # as the registry service reads
         rng = random.Random(13)
         sample = rng.sample(rights, SAMPLES)
         titled = [rng.choice(assigned) if n % 2 else rng.choice(rights) for n in range(SAMPLES)]
         words = [" ".join(rng.sample(NOUNS, 2)) for _ in range(SEARCHES)]
 
         def by_id(n: int) -> object:
-            with sessions() as session:
+            with reads() as session:
                 found = queries.right_by_id(session, sample[n])
             assert found is not None
             return found
 
         def title(n: int) -> object:
-            with sessions() as session:
+            with reads() as session:
                 entries = queries.chain_of_title(session, titled[n])
             assert entries
             return entries
@@ -371,7 +375,7 @@ def query_latency(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
         found_counts: list[int] = []
 
         def search(n: int) -> object:
-            with sessions() as session:
+            with reads() as session:
                 page = queries.search_rights(session, words[n])
             found_counts.append(len(page.items))
             return page

@@ -42,34 +42,51 @@ def camel_case(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def identity(value: object) -> object:
+    """A converter that keeps the value (numbers and text decode as they are)."""
+    return value
+
+
 @cache
 def converter(annotation: object) -> Converter:
     """A function turning a decoded ABI value into a value of type `annotation`."""
     origin = typing.get_origin(annotation)
     if origin is tuple:
         item = converter(typing.get_args(annotation)[0])
-        return lambda value: tuple(item(v) for v in typing.cast(tuple[object, ...], value))
+        return lambda value: tuple([item(v) for v in typing.cast(tuple[object, ...], value)])
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        enum_type = annotation
-        return lambda value: enum_type(value)
+        return annotation
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return record_converter(annotation)
     if annotation is bytes:
         return lambda value: bytes(typing.cast(bytes, value))
     if annotation is ChecksumAddress:  # eth-abi decodes addresses in lower case
         return lambda value: checksum_address(typing.cast(str, value))
-    return lambda value: value
+    return identity
 
 
 def record_converter(cls: type) -> Converter:
     """A function building a `cls` dataclass from an ABI tuple of its fields, in order."""
     hints = typing.get_type_hints(cls)
-    fields = [(f.name, converter(hints[f.name])) for f in dataclasses.fields(cls)]
+    converters = [converter(hints[f.name]) for f in dataclasses.fields(cls)]
+    count = len(converters)
 
     def convert(value: object) -> object:
         values = typing.cast(tuple[object, ...], value)
-        return cls(**{name: conv(v) for (name, conv), v in zip(fields, values, strict=True)})
+        if len(values) != count:
+            raise ValueError(f"{cls.__name__} takes {count} values, not {len(values)}")
+        return cls(*[conv(v) for conv, v in zip(converters, values, strict=True)])
 
+    if all(conv is identity for conv in converters):
+        # Records of plain numbers (shares): the fields are the values, in order.
+
+        def convert_plain(value: object) -> object:
+            values = typing.cast(tuple[object, ...], value)
+            if len(values) != count:
+                raise ValueError(f"{cls.__name__} takes {count} values, not {len(values)}")
+            return cls(*values)
+
+        return convert_plain
     return convert
 
 
@@ -98,33 +115,31 @@ def fast_decoder(abi_types: typing.Sequence[str]) -> Callable[[bytes], tuple[obj
     It checks what eth-abi checks in strict mode (bounds, value ranges, zero padding) and
     raises ValueError on anything else; callers fall back to eth-abi for the precise error.
     """
-    readers: list[tuple[bool, Reader]] = []
-    for abi_type in abi_types:
+    # (head position, dynamic, reader). Static readers read within bounds their caller checked.
+    plan: list[tuple[int, bool, Reader]] = []
+    for position, abi_type in enumerate(abi_types):
         static = _static_reader(abi_type)
         if static is not None:
-            readers.append((False, static[1]))
+            size, read = static
+            # Static tuples take several head words: only one word per value is handled.
+            if size != _WORD:
+                return None
+            plan.append((position * _WORD, False, read))
             continue
         dynamic = _dynamic_reader(abi_type)
         if dynamic is None:
             return None
-        readers.append((True, dynamic))
+        plan.append((position * _WORD, True, dynamic))
+    head_size = len(plan) * _WORD
 
     def decode(data: bytes) -> tuple[object, ...]:
-        values = []
-        for position, (dynamic, read) in enumerate(readers):
-            head = position * _WORD
-            if dynamic:
-                values.append(read(data, _offset(data, head)))
-            else:
-                values.append(read(data, head))
-        return tuple(values)
+        if len(data) < head_size:
+            raise ValueError(f"{len(data)} bytes, shorter than the {head_size}-byte head")
+        # A list comprehension, not a generator: the decoder runs for every log of a backfill.
+        return tuple(
+            [read(data, _offset(data, head) if dynamic else head) for head, dynamic, read in plan]
+        )
 
-    # Static tuples take several head words: only the one-word-per-value layout is handled.
-    if any(
-        not dynamic and _static_size(t) != _WORD
-        for (dynamic, _), t in zip(readers, abi_types, strict=True)
-    ):
-        return None
     return decode
 
 
@@ -135,16 +150,10 @@ def _word(data: bytes, at: int) -> bytes:
 
 
 def _offset(data: bytes, at: int) -> int:
-    offset = int.from_bytes(_word(data, at), "big")
+    offset = int.from_bytes(data[at : at + _WORD], "big")
     if offset > len(data):
         raise ValueError(f"offset {offset} past the end of {len(data)} bytes")
     return offset
-
-
-def _static_size(abi_type: str) -> int:
-    if abi_type.startswith("(") and abi_type.endswith(")"):
-        return _WORD * len(_components(abi_type))
-    return _WORD
 
 
 def _components(abi_type: str) -> list[str]:
@@ -153,7 +162,7 @@ def _components(abi_type: str) -> list[str]:
 
 
 def _static_reader(abi_type: str) -> tuple[int, Reader] | None:
-    """(size, reader) of a static type, or None."""
+    """(size, reader) of a static type, or None. The reader does not check bounds."""
     if abi_type.startswith("(") and abi_type.endswith(")"):
         parts = _components(abi_type)
         if any("(" in p or "[" in p for p in parts):
@@ -161,22 +170,23 @@ def _static_reader(abi_type: str) -> tuple[int, Reader] | None:
         elementary = [_elementary_reader(p) for p in parts]
         if any(r is None for r in elementary):
             return None
-        readers = typing.cast(list[Reader], elementary)
+        fields = [(n * _WORD, typing.cast(Reader, r)) for n, r in enumerate(elementary)]
 
         def read_tuple(data: bytes, at: int) -> object:
-            return tuple(r(data, at + n * _WORD) for n, r in enumerate(readers))
+            return tuple([read(data, at + offset) for offset, read in fields])
 
-        return _WORD * len(readers), read_tuple
+        return _WORD * len(fields), read_tuple
     reader = _elementary_reader(abi_type)
     return None if reader is None else (_WORD, reader)
 
 
 def _elementary_reader(abi_type: str) -> Reader | None:
+    """A reader of one word at `at`; the caller has checked that the word is in `data`."""
     if (abi_type.startswith("uint") and abi_type[4:].isdigit()) or abi_type == "uint":
         limit = 1 << int(abi_type[4:] or 256)
 
         def read_uint(data: bytes, at: int) -> object:
-            value = int.from_bytes(_word(data, at), "big")
+            value = int.from_bytes(data[at : at + _WORD], "big")
             if value >= limit:
                 raise ValueError(f"{value} does not fit {abi_type}")
             return value
@@ -185,16 +195,15 @@ def _elementary_reader(abi_type: str) -> Reader | None:
     if abi_type == "address":
 
         def read_address(data: bytes, at: int) -> object:
-            word = _word(data, at)
-            if any(word[:12]):
+            if any(data[at : at + 12]):
                 raise ValueError("address with non-zero padding")
-            return "0x" + word[12:].hex()
+            return "0x" + data[at + 12 : at + _WORD].hex()
 
         return read_address
     if abi_type == "bool":
 
         def read_bool(data: bytes, at: int) -> object:
-            value = int.from_bytes(_word(data, at), "big")
+            value = int.from_bytes(data[at : at + _WORD], "big")
             if value > 1:
                 raise ValueError(f"{value} is not a bool")
             return value == 1
@@ -204,10 +213,9 @@ def _elementary_reader(abi_type: str) -> Reader | None:
         size = int(abi_type[5:])
 
         def read_fixed_bytes(data: bytes, at: int) -> object:
-            word = _word(data, at)
-            if any(word[size:]):
+            if any(data[at + size : at + _WORD]):
                 raise ValueError(f"{abi_type} with non-zero padding")
-            return word[:size]
+            return data[at : at + size]
 
         return read_fixed_bytes
     return None
@@ -240,7 +248,7 @@ def _dynamic_reader(abi_type: str) -> Reader | None:
             start = at + _WORD
             if start + count * size > len(data):
                 raise ValueError(f"array of {count} items past the end")
-            return tuple(read_item(data, start + n * size) for n in range(count))
+            return tuple([read_item(data, start + n * size) for n in range(count)])
 
         return read_array
     return None

@@ -17,7 +17,14 @@ from eth_abi.abi import decode as abi_decode
 from eth_typing import ABI, ChecksumAddress
 from eth_utils.abi import event_signature_to_log_topic
 
-from ledger.codec import checksum_address, converter, fast_decoder, python_name
+from ledger.codec import (
+    Converter,
+    checksum_address,
+    converter,
+    fast_decoder,
+    identity,
+    python_name,
+)
 from ledger.types import AssetKind, AssetStatus, Role, Share
 
 
@@ -228,25 +235,24 @@ class UndecodableLog(Exception):
 class _EventSpec:
     name: str
     build: Callable[..., Event]
-    indexed: tuple[tuple[int, str], ...]  # (field position, ABI type) of topic 1..3
-    data_positions: tuple[int, ...]
+    topic_count: int
+    #: Per field, in order: (from a topic, index among topics or data values, converter).
+    fields: tuple[tuple[bool, int, Converter], ...]
     data_types: tuple[str, ...]
-    converters: tuple[Callable[[object], object], ...]
     fast: Callable[[bytes], tuple[object, ...]] | None
 
     def decode(self, log: Log) -> Event:
-        if len(log.topics) != len(self.indexed) + 1:
-            raise UndecodableLog(log, f"{self.name} with {len(log.topics)} topics")
-        values: list[object] = [None] * len(self.converters)
-        for topic, (position, abi_type) in zip(log.topics[1:], self.indexed, strict=True):
-            values[position] = _decode_topic(abi_type, topic)
+        topics = log.topics
+        if len(topics) != self.topic_count:
+            raise UndecodableLog(log, f"{self.name} with {len(topics)} topics")
         try:
-            decoded = self._decode_data(log.data)
+            data = self._decode_data(log.data)
         except Exception as exc:
             raise UndecodableLog(log, f"{self.name} data: {exc}") from exc
-        for position, value in zip(self.data_positions, decoded, strict=True):
-            values[position] = value
-        return self.build(*(conv(v) for conv, v in zip(self.converters, values, strict=True)))
+        # A list, not a generator: this runs for every log of a backfill.
+        return self.build(
+            *[convert(topics[n] if in_topic else data[n]) for in_topic, n, convert in self.fields]
+        )
 
     def _decode_data(self, data: bytes) -> tuple[object, ...]:
         if self.fast is not None:
@@ -257,12 +263,21 @@ class _EventSpec:
         return tuple(abi_decode(list(self.data_types), data))
 
 
-def _decode_topic(abi_type: str, topic: bytes) -> object:
+def _topic_converter(abi_type: str, annotation: object) -> Converter:
+    """Decodes an indexed value from its topic into the field's type."""
     if abi_type == "address":
-        return checksum_address(topic[12:])
+        return lambda topic: checksum_address(typing.cast(bytes, topic)[12:])
     if abi_type.startswith(("uint", "int", "bool")):
-        return abi_decode([abi_type], topic)[0]
-    return bytes(topic)  # bytes32 values; dynamic indexed values are hashes
+        convert = converter(annotation)
+        return lambda topic: convert(abi_decode([abi_type], typing.cast(bytes, topic))[0])
+    return lambda topic: bytes(typing.cast(bytes, topic))  # bytes32; dynamic values are hashes
+
+
+def _data_converter(annotation: object) -> Converter:
+    """Turns a decoded data value into the field's type."""
+    if annotation is bytes:
+        return identity  # both decoders give `bytes` for bytesN and bytes
+    return converter(annotation)
 
 
 def _abi_type(entry: dict[str, object]) -> str:
@@ -301,14 +316,24 @@ class EventDecoder:
         if cls is None or tuple(f.name for f in dataclasses.fields(cls)) != names:
             raise TypeError(f"no matching Python dataclass for event {name}")
         hints = typing.get_type_hints(cls)
+        annotations = [hints[f.name] for f in dataclasses.fields(cls)]
+        fields: list[tuple[bool, int, Converter]] = []
+        topics = data_values = 0
+        for entry, annotation in zip(inputs, annotations, strict=True):
+            if entry["indexed"]:
+                topics += 1
+                fields.append((True, topics, _topic_converter(_abi_type(entry), annotation)))
+            else:
+                fields.append((False, data_values, _data_converter(annotation)))
+                data_values += 1
+        data_types = tuple(_abi_type(i) for i in inputs if not i["indexed"])
         return _EventSpec(
             name=name,
             build=cls,
-            indexed=tuple((n, _abi_type(i)) for n, i in enumerate(inputs) if i["indexed"]),
-            data_positions=tuple(n for n, i in enumerate(inputs) if not i["indexed"]),
-            data_types=tuple(_abi_type(i) for i in inputs if not i["indexed"]),
-            converters=tuple(converter(hints[f.name]) for f in dataclasses.fields(cls)),
-            fast=fast_decoder([_abi_type(i) for i in inputs if not i["indexed"]]),
+            topic_count=topics + 1,
+            fields=tuple(fields),
+            data_types=data_types,
+            fast=fast_decoder(data_types),
         )
 
     @property

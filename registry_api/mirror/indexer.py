@@ -11,10 +11,12 @@ event, or `step` from its own scheduler).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -170,7 +172,7 @@ class Indexer:
         current one is written: the database works while Python decodes.
         """
         report = SyncReport()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-read") as pool:
+        with _frozen_heap(), ThreadPoolExecutor(1, thread_name_prefix="mirror-read") as pool:
             try:
                 while True:
                     step = self._step(pool)
@@ -221,7 +223,7 @@ class Indexer:
         options = self.options
         last, before, logs = self._fetch(first, target)
         unsafe_from = max(first, head - options.reorg_window + 1)
-        headers = [self.source.block(n) for n in range(unsafe_from, last + 1)]
+        headers = self.source.blocks(unsafe_from, last) if unsafe_from <= last else []
         after = headers[-1] if headers else self.source.block(last)
         if (
             before is None
@@ -296,6 +298,22 @@ class Indexer:
             undone = rollback_to(session, self.chain_id, ancestor)
         log.warning("chain reorganised: mirror rolled back to block %d", ancestor.number)
         return Step(rolled_back_to=ancestor.number, undone=undone, head=head)
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist now out of the garbage collector's full collections.
+
+    A backfill allocates some fifty objects per event, and every few batches the collector's
+    full collection walks the whole heap (modules, web3, SQLAlchemy, the caller's state): that
+    was a third of the backfill's time. Frozen objects are still freed by reference counting;
+    only cycles among them wait until the end (`gc.freeze`, `gc.unfreeze`).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _linked(headers: list[BlockHeader | None], parent: bytes | None) -> bool:

@@ -7,14 +7,34 @@ keyset: a page ends with the cursor of its last item (its position on the chain,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, column, func, literal_column, select, table, tuple_
+from sqlalchemy import (
+    JSON,
+    CompoundSelect,
+    Integer,
+    LargeBinary,
+    Row,
+    Select,
+    SmallInteger,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    null,
+    select,
+    table,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.types import AssetKind, AssetStatus, AssignmentStatus, ParticipantStatus, Role
 from registry_api.db.models import (
@@ -299,96 +319,122 @@ def _right(row: RightRow | Row[Any], owners: list[Owner]) -> Right:
 # --- chain of title ---
 
 
+#: What a row of the chain-of-title query is about.
+_REGISTRATION, _ASSIGNMENT_STEP, _STATUS_CHANGE = 0, 1, 2
+
+
 def chain_of_title(session: Session, asset_id: bytes) -> list[TitleEntry]:
-    """Every registration, assignment and status change of a right, in chain order."""
-    registered = session.execute(
-        select(RightRow.registered_by, ChainEvent)
-        .join(
-            ChainEvent,
-            tuple_(ChainEvent.block_number, ChainEvent.log_index)
-            == tuple_(RightRow.created_block, RightRow.created_log_index),
-        )
-        .where(RightRow.asset_id == asset_id)
-    ).one_or_none()
-    if registered is None:
-        return []
-    office, event = registered
-    entries: list[TitleEntry] = [
-        Registration(
-            Position(event.block_number, event.log_index),
-            event.transaction_hash,
-            office,
-            _owners_json(event.arguments.get("owners")),
-        )
-    ]
-    # Each assignment with its steps (filed, then registered or rejected) and their events.
-    steps = session.execute(
-        select(
-            AssignmentRow.__table__,
-            AssignmentStatusChange.status.label("step_status"),
-            AssignmentStatusChange.reason_code.label("step_reason"),
-            AssignmentStatusChange.actor,
-            ChainEvent.block_number.label("event_block"),
-            ChainEvent.log_index.label("event_log_index"),
-            ChainEvent.transaction_hash,
-            ChainEvent.arguments,
-        )
-        .join(
-            AssignmentStatusChange,
-            AssignmentStatusChange.assignment_id == AssignmentRow.assignment_id,
-        )
-        .join(
-            ChainEvent,
-            tuple_(ChainEvent.block_number, ChainEvent.log_index)
-            == tuple_(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index),
-        )
-        .where(AssignmentRow.asset_id == asset_id)
-        .order_by(AssignmentStatusChange.block_number, AssignmentStatusChange.log_index)
-    ).all()
-    filed: dict[bytes, AssignmentEntry] = {}
-    for step in steps:
-        position = Position(step.event_block, step.event_log_index)
-        if step.step_status == AssignmentStatus.FILED:
+    """Every registration, assignment and status change of a right, in chain order.
+
+    One statement (one round trip): the registration, each step of each assignment (filed,
+    then registered or rejected) and each status change, each with its event.
+    """
+    entries: dict[object, TitleEntry] = {}
+    for row in session.execute(_chain_of_title_query(), {"asset_id": asset_id}):
+        position = Position(row.block_number, row.log_index)
+        if row.kind == _REGISTRATION:
+            owners = _owners_json(row.arguments.get("owners"))
+            entries[position] = Registration(position, row.transaction_hash, row.actor, owners)
+        elif row.kind == _STATUS_CHANGE:
+            entries[position] = StatusEntry(
+                position,
+                row.transaction_hash,
+                AssetStatus(row.previous_status),
+                AssetStatus(row.step_status),
+                row.step_reason,
+                row.actor,
+            )
+        elif row.step_status == AssignmentStatus.FILED:
             # The filing event names the signers, in the order they signed.
-            signers = tuple(str(s) for s in step.arguments.get("signers", ()))
-            filed[step.assignment_id] = AssignmentEntry(
-                position, step.transaction_hash, _assignment(step, signers), None
+            signers = tuple(str(s) for s in row.arguments.get("signers", ()))
+            entries[row.assignment_id] = AssignmentEntry(
+                position, row.transaction_hash, _assignment(row, signers), None
             )
-            continue
-        entry = filed.get(step.assignment_id)
-        if entry is not None:
+        elif isinstance(filed := entries.get(row.assignment_id), AssignmentEntry):
             decision = Decision(
-                status=AssignmentStatus(step.step_status),
-                office=step.actor,
-                reason_code=step.step_reason,
+                status=AssignmentStatus(row.step_status),
+                office=row.actor,
+                reason_code=row.step_reason,
                 position=position,
-                transaction_hash=step.transaction_hash,
-                owners_after=_owners_json(step.arguments.get("owners")),
+                transaction_hash=row.transaction_hash,
+                owners_after=_owners_json(row.arguments.get("owners")),
             )
-            filed[step.assignment_id] = AssignmentEntry(
-                entry.position, entry.transaction_hash, entry.assignment, decision
+            entries[row.assignment_id] = AssignmentEntry(
+                filed.position, filed.transaction_hash, filed.assignment, decision
             )
-    entries.extend(filed.values())
-    for change in session.execute(
-        select(RightStatusChange.__table__, ChainEvent.transaction_hash)
-        .join(
-            ChainEvent,
-            tuple_(ChainEvent.block_number, ChainEvent.log_index)
-            == tuple_(RightStatusChange.block_number, RightStatusChange.log_index),
+    # Rows come in chain order; an assignment keeps the place of its filing.
+    return list(entries.values())
+
+
+@functools.cache
+def _chain_of_title_query() -> CompoundSelect[Any]:
+    """The chain of title of the right `:asset_id`, as one UNION ALL in chain order.
+
+    A row: what it is (`kind`), its event (position, transaction, arguments), who acted, the
+    status it set (`step_status`, `previous_status`) with the reason, and for the steps of an
+    assignment the assignment's own columns (NULL in the other rows).
+    """
+    asset_id = bindparam("asset_id", type_=LargeBinary)
+    event = ChainEvent.__table__
+    right = RightRow.__table__
+    assignment = AssignmentRow.__table__
+    step = AssignmentStatusChange.__table__
+    change = RightStatusChange.__table__
+
+    def entry(
+        kind: int,
+        at: tuple[ColumnElement[int], ColumnElement[int]],
+        actor: ColumnElement[str],
+        *,
+        arguments: bool = True,
+        step_status: ColumnElement[int] | None = None,
+        previous_status: ColumnElement[int] | None = None,
+        step_reason: ColumnElement[int] | None = None,
+        with_assignment: bool = False,
+    ) -> Select[Any]:
+        def nullable(value: ColumnElement[Any] | None, type_: Any) -> ColumnElement[Any]:
+            return cast(null(), type_) if value is None else value
+
+        return select(
+            literal_column(str(kind), SmallInteger).label("kind"),
+            event.c.block_number,
+            event.c.log_index,
+            event.c.transaction_hash,
+            nullable(event.c.arguments if arguments else None, JSON).label("arguments"),
+            actor.label("actor"),
+            nullable(step_status, SmallInteger).label("step_status"),
+            nullable(previous_status, SmallInteger).label("previous_status"),
+            nullable(step_reason, Integer).label("step_reason"),
+            *(c if with_assignment else cast(null(), c.type).label(c.name) for c in assignment.c),
+        ).where(tuple_(event.c.block_number, event.c.log_index) == tuple_(*at))
+
+    registration = entry(
+        _REGISTRATION, (right.c.created_block, right.c.created_log_index), right.c.registered_by
+    ).where(right.c.asset_id == asset_id)
+    steps = (
+        entry(
+            _ASSIGNMENT_STEP,
+            (step.c.block_number, step.c.log_index),
+            step.c.actor,
+            step_status=step.c.status,
+            step_reason=step.c.reason_code,
+            with_assignment=True,
         )
-        .where(RightStatusChange.asset_id == asset_id)
-    ):
-        entries.append(
-            StatusEntry(
-                Position(change.block_number, change.log_index),
-                change.transaction_hash,
-                AssetStatus(change.previous_status),
-                AssetStatus(change.status),
-                change.reason_code,
-                change.office,
-            )
-        )
-    return sorted(entries, key=lambda entry: entry.position)
+        .where(step.c.assignment_id == assignment.c.assignment_id)
+        .where(assignment.c.asset_id == asset_id)
+    )
+    changes = entry(
+        _STATUS_CHANGE,
+        (change.c.block_number, change.c.log_index),
+        change.c.office,
+        arguments=False,
+        step_status=change.c.status,
+        previous_status=change.c.previous_status,
+        step_reason=change.c.reason_code,
+    ).where(change.c.asset_id == asset_id)
+    return union_all(registration, steps, changes).order_by(
+        literal_column("block_number"), literal_column("log_index")
+    )
 
 
 def _owners_json(value: object) -> tuple[Owner, ...]:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+from eth_typing import ChecksumAddress
 
 from ledger.events import (
     AssetRegistered,
@@ -74,10 +77,12 @@ class EventRef:
     log_index: int
 
     def created(self) -> dict[str, object]:
+        block, index = self.block_number, self.log_index
         return {
-            "created_block": self.block_number,
-            "created_log_index": self.log_index,
-            **self.updated(),
+            "created_block": block,
+            "created_log_index": index,
+            "updated_block": block,
+            "updated_log_index": index,
         }
 
     def updated(self) -> dict[str, object]:
@@ -85,6 +90,9 @@ class EventRef:
 
     def key(self) -> dict[str, object]:
         return {"block_number": self.block_number, "log_index": self.log_index}
+
+
+JsonConverter: TypeAlias = Callable[[Any], object]
 
 
 def json_value(value: object) -> object:
@@ -98,18 +106,48 @@ def json_value(value: object) -> object:
     if isinstance(value, tuple | list):
         return [json_value(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: json_value(getattr(value, name)) for name in _field_names(type(value))}
+        return {name: json_value(getattr(value, name)) for name, _ in _json_fields(type(value))}
     return value
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+def _json_fields(cls: type) -> tuple[tuple[str, JsonConverter | None], ...]:
+    """A record's fields with what turns each into JSON (None: it is JSON already), by type:
+    `json_value`'s rules decided once per class, not once per value."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _json_converter(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def _json_converter(annotation: object) -> JsonConverter | None:
+    if annotation in (int, str, bool) or annotation is ChecksumAddress:
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return lambda value: int(value.value)
+    if annotation is bytes:
+        return lambda value: "0x" + value.hex()
+    if typing.get_origin(annotation) is tuple:
+        item = _json_converter(typing.get_args(annotation)[0])
+        if item is None:
+            return list
+        return lambda values: [item(v) for v in values]
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        fields = _json_fields(annotation)
+        return lambda value: _json_record(value, fields)
+    return json_value
+
+
+def _json_record(
+    value: object, fields: tuple[tuple[str, JsonConverter | None], ...]
+) -> dict[str, object]:
+    return {
+        name: getattr(value, name) if convert is None else convert(getattr(value, name))
+        for name, convert in fields
+    }
 
 
 def event_arguments(event: Event) -> dict[str, object]:
     cls: type = type(event)
-    return {name: json_value(getattr(event, name)) for name in _field_names(cls)}
+    return _json_record(event, _json_fields(cls))
 
 
 def event_row(decoded: DecodedLog) -> dict[str, object]:

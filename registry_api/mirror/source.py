@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -42,6 +42,10 @@ class ChainSource(Protocol):
         """The canonical block at `number`, or None if the chain is not that long."""
         ...
 
+    def blocks(self, first: int, last: int) -> list[BlockHeader | None]:
+        """The canonical blocks `first..last` (None past the head), in as few requests as it can."""
+        ...
+
     def logs(self, first: int, last: int) -> list[Log]:
         """Every log of the ledger's contracts in blocks `first..last`, in chain order."""
         ...
@@ -72,15 +76,25 @@ class RpcSource:
         return _int(self._request("eth_blockNumber", []))
 
     def block(self, number: int) -> BlockHeader | None:
-        raw = self._request("eth_getBlockByNumber", [hex(number), False])
-        if not raw:
-            return None
-        block = cast(dict[str, object], raw)
-        return BlockHeader(
-            number=_int(block["number"]),
-            hash=_bytes(block["hash"]),
-            parent_hash=_bytes(block["parentHash"]),
-        )
+        return _header(self._request("eth_getBlockByNumber", [hex(number), False]))
+
+    def blocks(self, first: int, last: int) -> list[BlockHeader | None]:
+        provider = self._w3.provider
+        if not isinstance(provider, JSONBaseProvider) or last - first < 1:
+            return [self.block(n) for n in range(first, last + 1)]
+        # One JSON-RPC batch: the reorg window's headers cost one round trip, not 64.
+        requests = [
+            (RPCEndpoint("eth_getBlockByNumber"), [hex(n), False]) for n in range(first, last + 1)
+        ]
+        responses = provider.make_batch_request(requests)
+        if not isinstance(responses, list):
+            raise NodeError(f"eth_getBlockByNumber batch failed: {responses.get('error')}")
+        headers = []
+        for response in responses:
+            if "error" in response:
+                raise NodeError(f"eth_getBlockByNumber failed: {response['error']}")
+            headers.append(_header(response.get("result")))
+        return headers
 
     def logs(self, first: int, last: int) -> list[Log]:
         raw = self._request(
@@ -94,13 +108,41 @@ class RpcSource:
                 }
             ],
         )
-        logs = [_log(cast(dict[str, object], entry)) for entry in cast(list[object], raw)]
-        return [entry for entry in logs if entry is not None]
+        entries = cast(list[dict[str, object]], raw)
+        if isinstance(self._w3.provider, JSONBaseProvider):
+            return [_json_log(entry) for entry in entries if not entry.get("removed")]
+        return [_log(entry) for entry in entries if not entry.get("removed")]
 
 
-def _log(raw: dict[str, object]) -> Log | None:
-    if raw.get("removed"):
+def _header(raw: object) -> BlockHeader | None:
+    if not raw:
         return None
+    block = cast(dict[str, object], raw)
+    return BlockHeader(
+        number=_int(block["number"]),
+        hash=_bytes(block["hash"]),
+        parent_hash=_bytes(block["parentHash"]),
+    )
+
+
+def _json_log(raw: dict[str, Any]) -> Log:
+    """A log as a JSON-RPC node answers it: quantities and data as 0x-hex text.
+
+    The backfill's hot path: one per log, so no generic conversions.
+    """
+    return Log(
+        address=checksum_address(raw["address"]),
+        topics=tuple([bytes.fromhex(topic[2:]) for topic in raw["topics"]]),
+        data=bytes.fromhex(raw["data"][2:]),
+        block_number=int(raw["blockNumber"], 16),
+        block_hash=bytes.fromhex(raw["blockHash"][2:]),
+        transaction_hash=bytes.fromhex(raw["transactionHash"][2:]),
+        log_index=int(raw["logIndex"], 16),
+    )
+
+
+def _log(raw: dict[str, object]) -> Log:
+    """A log as an in-process provider gives it, through web3's formatters."""
     return Log(
         address=checksum_address(cast(str, raw["address"])),
         topics=tuple(_bytes(topic) for topic in cast(list[object], raw["topics"])),

@@ -301,6 +301,9 @@ class RecordedChain:
     def block(self, number: int) -> BlockHeader | None:
         return self.headers[number] if 0 <= number < len(self.headers) else None
 
+    def blocks(self, first: int, last: int) -> list[BlockHeader | None]:
+        return [self.block(n) for n in range(first, last + 1)]
+
     def logs(self, first: int, last: int) -> list[Log]:
         refused = bool(self.failures) and last - first + 1 > self.failures[0]
         self.requests.append((last - first + 1, not refused))
