@@ -7,7 +7,8 @@ default postgresql+psycopg://postgres@127.0.0.1:5432/postgres). Each part uses a
 database, dropped at the end.
 
 - Backfill: a ledger history on anvil (bulk registrations of 100 rights a transaction, status
-  changes, assignments), then `mirror sync` into an empty database; events applied per second.
+  changes, assignments), then `mirror sync` into an empty database; events applied per second,
+  the median of three passes over the same history, each into a new database.
 - Lag: anvil mining a block every second, a registration in each block, the indexer following
   (`Indexer.follow`); for each block, the time from its first sight on the node (polled every
   5 ms) to its rights being readable through the queries module.
@@ -62,6 +63,7 @@ YEAR = 365 * 24 * 3600
 POSTGRES_URL_ENV = "IPLEDGER_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKFILL_RIGHTS = 30_000
+BACKFILL_PASSES = 3
 LAG_BLOCKS = 30
 MILLION = 1_000_000
 LOAD_BATCH = 20_000
@@ -125,22 +127,31 @@ def backfill(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
                 rights=BACKFILL_RIGHTS,
                 on_sent=lambda n: progress.update(task, completed=n),
             )
-        with scratch.database() as (_, sessions):
-            indexer = Indexer.for_deployment(
-                ledger.chain.backend.w3, ledger.manifest, artifacts, sessions
-            )
-            with console.status(f"backfill: indexing {workload.logs:,} events"):
-                started = time.perf_counter()
-                result = indexer.sync()
-                elapsed = time.perf_counter() - started
+        # The same history indexed BACKFILL_PASSES times, each into a fresh database; the
+        # median pass is the figure (one pass lasts seconds: PostgreSQL's checkpoints and the
+        # machine's other work move a single pass by 15%).
+        passes: list[tuple[float, int, int]] = []
+        for n in range(BACKFILL_PASSES):
+            with scratch.database() as (_, sessions):
+                indexer = Indexer.for_deployment(
+                    ledger.chain.backend.w3, ledger.manifest, artifacts, sessions
+                )
+                with console.status(f"backfill {n + 1}: indexing {workload.logs:,} events"):
+                    started = time.perf_counter()
+                    result = indexer.sync()
+                    elapsed = time.perf_counter() - started
+            passes.append((result.events / elapsed, result.events, result.blocks))
+    rates = sorted(rate for rate, _, _ in passes)
+    rate, events, blocks = sorted(passes)[len(passes) // 2]
     return [
         Figure(
             "mirror.backfill_events_per_second",
-            result.events / elapsed,
+            rate,
             "events/s",
             target=5_000,
             at_most=False,
-            note=f"{result.events:,} events, {result.blocks:,} blocks, {elapsed:.2f} s",
+            note=f"{events:,} events, {blocks:,} blocks; median of {len(passes)} passes "
+            f"({', '.join(f'{r:,.0f}' for r in rates)} events/s)",
         )
     ]
 

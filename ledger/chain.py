@@ -103,16 +103,20 @@ class Chain:
             raise
 
     def failure(self, call: TxParams, receipt: Receipt) -> LedgerError:
-        """Why a mined transaction failed: the contract's error, or TransactionFailed."""
-        # Re-run the call on the parent block to learn the reason; a revert that depended on an
-        # earlier transaction of the same block may not reproduce, hence the fallback.
-        try:
-            with self.reverts_as_errors():
-                self.backend.w3.eth.call(call, receipt.block_number - 1)
-        except ContractError as error:
-            return error
-        except Exception:  # the fallback below reports the failure
-            pass
+        """Why a mined transaction failed: the contract's error, or TransactionFailed.
+
+        The call is re-run on the parent block's state, then, if it passes there (its revert
+        depended on an earlier transaction of the same block, such as another registration of
+        the same right), on the block's own state, which holds that transaction's effects.
+        """
+        for block in (receipt.block_number - 1, receipt.block_number):
+            try:
+                with self.reverts_as_errors():
+                    self.backend.w3.eth.call(call, block)
+            except ContractError as error:
+                return error
+            except Exception:  # the fallback below reports the failure
+                break
         return TransactionFailed(receipt.transaction_hash, receipt.gas_used)
 
 

@@ -29,7 +29,8 @@ app.command("serve")(serve)
 @app.command("demo")
 def demo(
     ca_dir: Annotated[
-        Path | None, typer.Option(help="The office CA to issue the certificates [a throwaway].")
+        Path | None,
+        typer.Option(help="The office CA to issue the certificates (default: a throwaway)."),
     ] = None,
     ca_password_file: Annotated[Path | None, typer.Option(help="CA key password file.")] = None,
 ) -> None:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     chain: Literal["embedded", "rpc"] = "embedded"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
+    #: Also serve the embedded chain over JSON-RPC on this port (same host), for the wallet CLI,
+    #: `ipledger identity verify` and any Ethereum client; none by default.
+    node_port: int | None = Field(default=None, ge=1, le=65_535)
     #: The relayer's key (keystore or hex) for `rpc`; the embedded chain keeps its own.
     office_key_file: Path | None = None
     #: Password of the keystores (relayer key, office CA), or a file holding it.

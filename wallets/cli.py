@@ -64,7 +64,7 @@ WalletDirOption = Annotated[
     typer.Option(
         "--wallet-dir",
         envvar=WALLET_DIR_ENV,
-        help="Wallet directory [~/.ipledger/wallets].",
+        help="Wallet directory (default: ~/.ipledger/wallets).",
         show_default=False,
     ),
 ]
@@ -84,7 +84,7 @@ ManifestOption = Annotated[
     typer.Option(
         "--manifest",
         envvar="IPLEDGER_MANIFEST",
-        help="Deployment manifest [deployments/CHAIN_ID.json].",
+        help="Deployment manifest (default: deployments/CHAIN_ID.json).",
     ),
 ]
 CertificatesOption = Annotated[

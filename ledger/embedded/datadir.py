@@ -64,14 +64,6 @@ class DataDir:
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 
-    @property
-    def certificate(self) -> Path:
-        return self.root / "office.pem"
-
-    @property
-    def certificate_key(self) -> Path:
-        return self.root / "office-key.pem"
-
     def holds_chain(self) -> bool:
         return self.database.exists()
 
@@ -191,35 +183,68 @@ def initialize(root: Path, config: ChainConfig, populate: Callable[[Node, DataDi
         raise
 
 
-#: Files copied as they are by `backup`; the database is copied through SQLite.
-_PLAIN_FILES = ("keystore/office.json", "manifest.json", "office.pem", "office-key.pem")
+#: Suffixes of SQLite databases: copied through SQLite's online backup, never byte by byte.
+_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+#: A database's side files (its write-ahead log and shared memory): the backup API reads them.
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def backup(source: DataDir, target: DataDir) -> int:
-    """Copy a chain, while it runs, into a new data directory; return the head block number.
+    """Copy a data directory into a new one; return the head block number of the copy.
 
+    The chain alone (a directory served by `ipledger chain serve`) is copied while it runs:
     SQLite's online backup copies a consistent snapshot of the database (the last committed
-    head) even while the node writes; it needs no lock on the data directory.
+    head) even while the node writes. A directory that also holds other databases (the registry
+    service's outbox and mirror beside its embedded chain) must be copied at one moment for all
+    of them (an outbox older or newer than the chain would reuse or skip nonces), so it is
+    copied only while no process has it open: the directory's lock is taken for the copy.
+    Everything else (keystore, manifest, certificate authority, secrets) is copied as it is,
+    modes kept.
     """
     if not source.holds_chain():
         raise DataDirError(f"no chain in {source.root}")
     if target.root.exists() and any(target.root.iterdir()):
         raise DataDirError(f"{target.root} exists and is not empty")
-    target.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    reader = sqlite3.connect(f"file:{source.database}?mode=ro", uri=True)
-    writer = sqlite3.connect(target.database)
+    files = sorted(path for path in source.root.rglob("*") if path.is_file())
+    databases = [path for path in files if path.suffix in _SQLITE_SUFFIXES]
+    lock = None
+    if any(path != source.database for path in databases):
+        try:
+            lock = DirectoryLock.acquire(source.lock)
+        except DataDirInUse as exc:
+            raise DataDirInUse(
+                f"{source.root} holds the registry service's databases beside the chain, and "
+                f"a process has it open: stop the service, then back it up ({exc})"
+            ) from None
     try:
-        reader.backup(writer)
+        target.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in files:
+            relative = path.relative_to(source.root)
+            if path == source.lock or path.name.endswith(_SQLITE_SIDE_FILES):
+                continue
+            copy = target.root / relative
+            copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if path in databases:
+                _copy_database(path, copy)
+            else:
+                shutil.copy2(path, copy)
     finally:
-        writer.close()
-        reader.close()
-    for name in _PLAIN_FILES:
-        path = source.root / name
-        if path.exists():
-            (target.root / name).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            shutil.copy2(path, target.root / name)
+        if lock is not None:
+            lock.release()
     node = open_node(target)
     try:
         return node.head.block_number
     finally:
         node.close()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent snapshot of an SQLite database, its write-ahead log included."""
+    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writer = sqlite3.connect(target)
+    try:
+        reader.backup(writer)
+    finally:
+        writer.close()
+        reader.close()
+    target.chmod(source.stat().st_mode & 0o777)

@@ -16,6 +16,7 @@ import asyncio
 import json
 import signal
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -113,6 +114,43 @@ def serve(rpc: JsonRpc, host: str, port: int) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         app.shutdown()
+
+
+class BackgroundServer:
+    """The JSON-RPC server on a thread of its own, beside a process that uses the node too (the
+    registry service): the node's lock orders the requests of both."""
+
+    def __init__(self, rpc: JsonRpc, host: str, port: int) -> None:
+        self._app = JsonRpcApp(rpc)
+        config = uvicorn.Config(
+            self._app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+        self._server = uvicorn.Server(config)  # signals stay with the main thread
+        self._thread = threading.Thread(target=self._server.run, name="node-rpc", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start listening; raise OSError if the address cannot be bound."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(
+                    f"the node's JSON-RPC server could not listen on "
+                    f"{self._server.config.host}:{self._server.config.port}"
+                )
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Finish the requests in flight and stop listening."""
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+        self._app.shutdown()
 
 
 def _content_length(scope: Message) -> int | None:

@@ -80,7 +80,7 @@ def contracts_deploy(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Manifest path [deployments/CHAIN_ID.json].")
+        Path | None, typer.Option(help="Manifest path (default: deployments/CHAIN_ID.json).")
     ] = None,
     ca_dir: Annotated[
         Path | None,
@@ -181,7 +181,7 @@ def _office_certificate_from_ca(
 def contracts_verify(
     rpc: RpcOption,
     manifest: Annotated[
-        Path | None, typer.Option(help="Deployment manifest [deployments/CHAIN_ID.json].")
+        Path | None, typer.Option(help="Deployment manifest (default: deployments/CHAIN_ID.json).")
     ] = None,
 ) -> None:
     """Prove that the code on chain is this repository's; exit 1 naming any that differs."""

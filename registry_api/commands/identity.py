@@ -61,7 +61,7 @@ RpcOption = Annotated[
 ManifestOption = Annotated[
     Path | None,
     typer.Option(
-        envvar="IPLEDGER_MANIFEST", help="Deployment manifest [deployments/CHAIN_ID.json]."
+        envvar="IPLEDGER_MANIFEST", help="Deployment manifest (default: deployments/CHAIN_ID.json)."
     ),
 ]
 KeyFileOption = Annotated[
@@ -345,10 +345,12 @@ def identity_verify(
     manifest: ManifestOption = None,
     certificates: Annotated[
         Path | None,
-        typer.Option(help="Its certificate, or a directory of certificates [CA_DIR/issued]."),
+        typer.Option(
+            help="Its certificate, or a directory of certificates (default: CA_DIR/issued)."
+        ),
     ] = None,
     root: Annotated[
-        Path | None, typer.Option(help="The office root certificate [CA_DIR/root.pem].")
+        Path | None, typer.Option(help="The office root certificate (default: CA_DIR/root.pem).")
     ] = None,
     ca_dir: Annotated[
         Path | None, typer.Option("--ca-dir", envvar="IPLEDGER_CA_DIR", help="The CA directory.")

@@ -31,16 +31,18 @@ mirror_app = typer.Typer(
 )
 
 RpcOption = Annotated[
-    str | None, typer.Option("--rpc", help="JSON-RPC URL of the node [IPLEDGER_RPC_URL].")
+    str | None, typer.Option("--rpc", help="JSON-RPC URL of the node (default: IPLEDGER_RPC_URL).")
 ]
 ManifestOption = Annotated[
     Path | None,
-    typer.Option(help="Deployment manifest [IPLEDGER_MANIFEST, else deployments/CHAIN_ID.json]."),
+    typer.Option(
+        help="Deployment manifest (default: IPLEDGER_MANIFEST, else deployments/CHAIN_ID.json)."
+    ),
 ]
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
-        "--database", help="SQLAlchemy URL [IPLEDGER_DATABASE_URL, else SQLite in data/]."
+        "--database", help="SQLAlchemy URL (default: IPLEDGER_DATABASE_URL, else SQLite in data/)."
     ),
 ]
 

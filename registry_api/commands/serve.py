@@ -9,12 +9,14 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from ledger.backends.embedded import EmbeddedBackend
 from ledger.embedded.datadir import DataDirError
+from ledger.embedded.server import BackgroundServer
 from ledger.errors import LedgerError
 from registry_api.app import create_app
 from registry_api.commands.console import console, fail
 from registry_api.identity.authority import AuthorityError
-from registry_api.registry import RegistryError, open_registry
+from registry_api.registry import Registry, RegistryError, open_registry
 from registry_api.settings import Settings
 from wallets.keystore import WalletError
 from wallets.signer import KeyFileError
@@ -22,7 +24,8 @@ from wallets.signer import KeyFileError
 
 def serve(
     data_dir: Annotated[
-        Path | None, typer.Option(help="Local state: the embedded chain, SQLite, the CA [data].")
+        Path | None,
+        typer.Option(help="Local state: the embedded chain, SQLite, the CA (default: data)."),
     ] = None,
     rpc: Annotated[
         str | None,
@@ -35,8 +38,16 @@ def serve(
     key_file: Annotated[
         Path | None, typer.Option(help="The relayer's office key (with --rpc).")
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [8000].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: 8000).")] = None,
+    node_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve the embedded chain over JSON-RPC on this port (default: no)."
+        ),
+    ] = None,
 ) -> None:
     """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
     overrides: dict[str, object] = {
@@ -49,6 +60,7 @@ def serve(
             "office_key_file": key_file,
             "host": host,
             "port": port,
+            "node_port": node_port,
         }.items()
         if value is not None
     }
@@ -87,7 +99,30 @@ def serve(
         console.print(f"database: {registry.engine.url.render_as_string(hide_password=True)}")
         url = f"http://{settings.host}:{settings.port}"
         console.print(f"registry API on {url}/v1  (docs: {url}/docs)", highlight=False)
+        node = _node_server(registry, settings)
         registry.start()
-        uvicorn.run(create_app(registry), host=settings.host, port=settings.port, log_level="info")
+        try:
+            uvicorn.run(
+                create_app(registry), host=settings.host, port=settings.port, log_level="info"
+            )
+        finally:
+            if node is not None:
+                node.stop()
     finally:
         registry.close()
+
+
+def _node_server(registry: Registry, settings: Settings) -> BackgroundServer | None:
+    """The embedded chain's JSON-RPC server, if asked for."""
+    if settings.node_port is None:
+        return None
+    backend = registry.ledger.chain.backend
+    if not isinstance(backend, EmbeddedBackend):
+        raise fail("--node-port serves the embedded chain: with --rpc, the node is served already")
+    server = BackgroundServer(backend.rpc, settings.host, settings.node_port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"node JSON-RPC on http://{settings.host}:{settings.node_port}", highlight=False)
+    return server

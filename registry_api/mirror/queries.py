@@ -451,6 +451,20 @@ def assignment_by_id(session: Session, assignment_id: bytes) -> Assignment | Non
     return None if row is None else _assignments(session, [row])[0]
 
 
+def assignment_decision(session: Session, assignment: Assignment) -> Decision | None:
+    """The office's decision on an assignment, from its right's chain of title; None while it
+    is filed."""
+    if assignment.status == AssignmentStatus.FILED:
+        return None
+    for entry in chain_of_title(session, assignment.asset_id):
+        if (
+            isinstance(entry, AssignmentEntry)
+            and entry.assignment.assignment_id == assignment.assignment_id
+        ):
+            return entry.decision
+    return None
+
+
 def pending_assignments(
     session: Session, after: str | None = None, limit: int = DEFAULT_PAGE_SIZE
 ) -> Page[Assignment]:

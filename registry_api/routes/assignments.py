@@ -52,7 +52,7 @@ def assignment(assignment_id: AssignmentId, session: SessionDep) -> schemas.Assi
     found = queries.assignment_by_id(session, assignment_id)
     if found is None:
         raise NotFound(f"no assignment 0x{assignment_id.hex()} in the register")
-    return schemas.AssignmentView.of(found)
+    return schemas.AssignmentView.of(found, queries.assignment_decision(session, found))
 
 
 @router.post("/{assignment_id}/register", status_code=202, responses=ACCEPTED)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from registry_api import schemas
 from registry_api.dependencies import OfficeWrite, RegistryDep, SessionDep
-from registry_api.errors import NotFound
+from registry_api.errors import NotFound, ServiceUnavailable
 from registry_api.identity.service import IdentityReport
 from registry_api.mirror import queries
 from registry_api.routes.params import ACCEPTED, Cursor, Limit, ParticipantIdPath
@@ -96,4 +96,8 @@ def identity(
     registry: RegistryDep,
 ) -> IdentityReport:
     """Identify a counterparty by participant id or address: certificate and a verdict."""
+    if registry.ca is None:
+        raise ServiceUnavailable(
+            "the office CA is not open here: identities cannot be checked against its certificates"
+        )
     return registry.identity().identify(reference)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -189,3 +190,56 @@ def test_a_backup_of_a_served_chain_serves_the_same_head(served: Served, tmp_pat
     finally:
         copy.process.send_signal(signal.SIGTERM)
         assert copy.process.wait(timeout=30) == 0
+
+
+def test_the_service_serves_its_embedded_chain_over_json_rpc_and_is_backed_up_once_stopped(
+    tmp_path: Path,
+) -> None:
+    """`ipledger serve --node-port`: the wallet CLI and any Ethereum client reach the service's
+    own chain while it runs; `chain backup` of its data directory waits for it to stop."""
+    data_dir, port, node_port = tmp_path / "data", free_port(), free_port()
+    command = [IPLEDGER, "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--node-port", str(node_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "IPLEDGER_KEY_PASSWORD": PASSWORD},
+    )
+    try:
+        health = _healthy(f"http://127.0.0.1:{port}", process)
+        node = Web3(HTTPProvider(f"http://127.0.0.1:{node_port}"))
+        manifest = DeploymentManifest.load(data_dir / "manifest.json")
+        assert node.eth.chain_id == health["chain_id"] == manifest.chain_id
+        assert node.eth.block_number >= manifest.block
+        assert node.eth.get_code(manifest.address_of("ParticipantRegistry"))
+        refused = runner.invoke(
+            app, ["chain", "backup", "--data-dir", str(data_dir), "--to", str(tmp_path / "x")]
+        )
+        assert refused.exit_code == 1
+        assert "stop the service" in " ".join(refused.output.split())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+    copied = runner.invoke(
+        app, ["chain", "backup", "--data-dir", str(data_dir), "--to", str(tmp_path / "copy")]
+    )
+    assert copied.exit_code == 0, copied.output
+    for name in ("registry.sqlite3", "ca/root.pem", "keystore/office.json", "manifest.json"):
+        assert (tmp_path / "copy" / name).is_file(), name
+
+
+def _healthy(url: str, process: subprocess.Popen[bytes]) -> dict[str, object]:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            answer = httpx.get(f"{url}/v1/health", timeout=5)
+            if answer.status_code == 200:
+                health: dict[str, object] = answer.json()
+                return health
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise AssertionError(f"ipledger serve did not start: {output}")
+        time.sleep(0.1)

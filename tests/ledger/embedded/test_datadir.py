@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,3 +222,50 @@ def test_a_backup_taken_while_the_chain_runs_opens_at_the_same_head(
         ).exists()
     finally:
         copy.close()
+
+
+def _service_files(chain_dir: Path) -> None:
+    """What the registry service keeps beside its embedded chain: its database (in WAL mode,
+    with rows still in the log), a certificate authority and secrets."""
+    database = sqlite3.connect(chain_dir / "registry.sqlite3")
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA wal_autocheckpoint=0")
+    database.execute("CREATE TABLE operations (id TEXT PRIMARY KEY)")
+    database.executemany("INSERT INTO operations VALUES (?)", [("a",), ("b",)])
+    database.commit()
+    database.close()
+    (chain_dir / "ca").mkdir()
+    (chain_dir / "ca" / "root.pem").write_text("root")
+    (chain_dir / "key-password").write_text("secret")
+    (chain_dir / "key-password").chmod(0o600)
+
+
+def test_a_service_directory_is_backed_up_whole_and_only_while_no_process_has_it_open(
+    chain_dir: Path, tmp_path: Path
+) -> None:
+    _service_files(chain_dir)
+    running = EmbeddedBackend.open(chain_dir)
+    try:
+        head = running.w3.eth.get_block("latest")
+        with pytest.raises(DataDirInUse, match="stop the service"):
+            backup(DataDir(chain_dir), DataDir(tmp_path / "refused"))
+    finally:
+        running.close()
+    assert not (tmp_path / "refused").exists()
+
+    copied_head = backup(DataDir(chain_dir), DataDir(tmp_path / "copy"))
+
+    copy = tmp_path / "copy"
+    assert copied_head == head["number"]
+    assert (copy / "ca" / "root.pem").read_text() == "root"
+    assert (copy / "key-password").read_text() == "secret"
+    assert (copy / "key-password").stat().st_mode & 0o777 == 0o600
+    assert not list(copy.glob("registry.sqlite3-*"))
+    database = sqlite3.connect(copy / "registry.sqlite3")
+    try:
+        assert database.execute("SELECT id FROM operations ORDER BY id").fetchall() == [
+            ("a",),
+            ("b",),
+        ]
+    finally:
+        database.close()

@@ -17,15 +17,17 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
 from ledger.artifacts import ArtifactSet
+from ledger.assets import asset_id as asset_id_of
 from ledger.backends.base import ChainBackend
 from ledger.backends.rpc import RpcBackend
 from ledger.chain import Chain
 from ledger.manifest import LEDGER_CONTRACTS
+from ledger.types import AssetInput, AssetKind, Share
 from registry_api.db.models import OperationRow
 from registry_api.db.session import open_database
 from registry_api.relayer.dispatcher import Dispatcher, DispatcherOptions
 from registry_api.relayer.outbox import Call, Outbox, queued_count
-from tests.conftest import Parties
+from tests.conftest import ACME_ID, Parties
 from wallets.signer import LocalSigner
 
 RECEIPT = "eth_getTransactionReceipt"
@@ -285,3 +287,37 @@ def test_a_reverted_transaction_gathered_per_block_fails_with_its_decoded_error(
     assert rows[1].error_details == {"participant_id": 999}
     assert_recorded_as_on_chain(relayer, rows)
     assert relayer.tap.count(RECEIPT) == 0
+
+
+def test_a_registration_refused_for_an_earlier_one_in_its_block_fails_with_the_contract_error(
+    relayer: Relayer,
+) -> None:
+    """The second of two registrations of one right: on a node that mines a batch in one block
+    its revert does not reproduce on the parent block's state, only on the block's own."""
+    relayer.dispatcher.step()
+    assets = relayer.world.ledger.assets
+    now = relayer.world.now()
+    right = AssetInput(
+        jurisdiction=b"KR",
+        kind=AssetKind.PATENT,
+        number="10-2026-0000777",
+        title="A seed drill",
+        document_hash=bytes(32),
+        filing_date=now - 100,
+        registration_date=now - 10,
+        expiry_date=now + 10_000,
+        owners=(Share(ACME_ID, 10_000),),
+    )
+    register = Call(
+        "register_right", assets.address, assets.call_data("registerAsset", right), 600_000, {}
+    )
+    ids = relayer.accept(register, register)
+    relayer.run_until_idle()
+
+    rows = relayer.operations(ids)
+    assert [(row.status, row.error_code) for row in rows] == [
+        ("mined", None),
+        ("failed", "IPAssetRegistryAlreadyRegistered"),
+    ]
+    asset_id = asset_id_of(b"KR", AssetKind.PATENT, right.number)
+    assert rows[1].error_details == {"asset_id": "0x" + asset_id.hex()}

@@ -125,6 +125,7 @@ def test_an_assignment_of_half_a_co_owned_patent_is_recorded_end_to_end(service:
 
     pending = client.get("/v1/assignments/pending").json()["items"]
     assert [a["assignment_id"] for a in pending] == [assignment]
+    assert client.get(f"/v1/assignments/{assignment}").json()["decision"] is None
     write(client, f"/v1/assignments/{assignment}/register", office, None)
 
     title = client.get(f"/v1/rights/{right}/title")
@@ -138,6 +139,10 @@ def test_an_assignment_of_half_a_co_owned_patent_is_recorded_end_to_end(service:
         (BETA, 5000),
         (UNIVERSITY, 5000),
     ]
+    read = client.get(f"/v1/assignments/{assignment}")
+    assert read.status_code == 200, read.text
+    assert read.json()["status"] == "registered"
+    assert read.json()["decision"] == decided["decision"]
     owners = client.get(f"/v1/rights/{right}/owners").json()
     assert sorted((o["participant_id"], o["bps"]) for o in owners) == [
         (BETA, 5000),
