@@ -210,7 +210,7 @@ def test_the_service_serves_its_embedded_chain_over_json_rpc_and_is_backed_up_on
         node = Web3(HTTPProvider(f"http://127.0.0.1:{node_port}"))
         manifest = DeploymentManifest.load(data_dir / "manifest.json")
         assert node.eth.chain_id == health["chain_id"] == manifest.chain_id
-        assert node.eth.block_number >= manifest.block
+        assert node.eth.block_number >= manifest.block_number
         assert node.eth.get_code(manifest.address_of("ParticipantRegistry"))
         refused = runner.invoke(
             app, ["chain", "backup", "--data-dir", str(data_dir), "--to", str(tmp_path / "x")]
