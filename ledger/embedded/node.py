@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import rlp  # type: ignore[import-untyped]
+import rlp
 from eth.abc import (
     BlockAPI,
     BlockHeaderAPI,

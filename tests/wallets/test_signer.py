@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wallets.signer import KeyFileError, LocalSigner, Signer
 
@@ -81,3 +83,53 @@ def test_unreadable_key_files_are_refused_without_revealing_secrets(
     assert KEY.hex() not in shown
     assert "correct horse" not in shown
     assert refused.value.__cause__ is None
+
+
+_KEY = LocalSigner.generate()
+_TARGET = LocalSigner.generate().address
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nonce=st.integers(0, 2**64 - 1),
+    gas=st.integers(21_000, 2**63 - 1),
+    gas_price=st.integers(0, 2**256 - 1),
+    value=st.integers(0, 2**256 - 1),
+    chain_id=st.integers(1, 2**53),
+    data=st.binary(max_size=600),
+)
+def test_a_legacy_transaction_is_signed_to_the_same_bytes_as_eth_account_signs_it(
+    nonce: int, gas: int, gas_price: int, value: int, chain_id: int, data: bytes
+) -> None:
+    transaction = {
+        "chainId": chain_id,
+        "nonce": nonce,
+        "gas": gas,
+        "gasPrice": gas_price,
+        "to": _TARGET,
+        "value": value,
+        "data": data,
+    }
+    expected = Account.sign_transaction(transaction, _KEY._account.key).raw_transaction
+
+    assert _KEY.sign_transaction(transaction) == bytes(expected)
+
+
+def test_other_transactions_are_signed_and_checked_by_eth_account() -> None:
+    dynamic = {
+        "chainId": 1337,
+        "nonce": 3,
+        "gas": 50_000,
+        "maxFeePerGas": 0,
+        "maxPriorityFeePerGas": 0,
+        "to": _TARGET,
+        "value": 0,
+        "data": b"\x01",
+    }
+    raw = _KEY.sign_transaction(dynamic)
+    assert raw[0] == 2  # an EIP-1559 envelope
+    assert Account.recover_transaction(raw) == _KEY.address
+    bad_checksum = {**dynamic, "gasPrice": 0, "to": _TARGET.lower().replace("0x", "0X")}
+    del bad_checksum["maxFeePerGas"], bad_checksum["maxPriorityFeePerGas"]
+    with pytest.raises((TypeError, ValueError)):
+        _KEY.sign_transaction(bad_checksum)
