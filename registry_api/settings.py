@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     batch_blocks: int = Field(default=10, ge=1)
     max_batch_blocks: int = Field(default=10_000, ge=1)
     #: The range grows while a response holds fewer logs than this, and shrinks above it.
-    batch_logs: int = Field(default=2_000, ge=1)
+    batch_logs: int = Field(default=5_000, ge=1)
     #: How long `mirror sync --follow` waits for a new block when it has caught up.
     poll_seconds: float = Field(default=0.1, gt=0)
 

@@ -53,7 +53,7 @@ class IndexerOptions:
     reorg_window: int = 64
     batch_blocks: int = 10
     max_batch_blocks: int = 10_000
-    batch_logs: int = 2_000
+    batch_logs: int = 5_000
     poll_seconds: float = 0.1
 
     @classmethod
