@@ -40,9 +40,9 @@ from wallets import keystore
 from wallets.signer import LocalSigner
 
 #: Generated requests per operation in the fuzzing phase (the coverage phase adds its own).
-MAX_EXAMPLES = 120
+MAX_EXAMPLES = 200
 #: Below this many requests an operation was not really exercised: the run is a failure.
-MIN_CASES = 100
+MIN_CASES = 200
 #: A participant's id: far from the small ids generated first, so that no generated suspension
 #: or revocation takes its token away while the run lasts.
 PARTICIPANT_ID = 7_340_033
