@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -57,14 +58,17 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, object]:
-        """The chain's head, how far the mirror has got, and the outbox's queue."""
+        """The chain's head, how far the mirror has got (or why it stopped), the outbox's queue."""
         with registry.read_sessions() as session:
             mirrored = queries.mirror_status(session, registry.chain_id)
             queued = queued_count(session, registry.outbox.sender)
+        fault = registry.indexer.fault
         return {
             "chain_id": registry.chain_id,
             "head": int(registry.backend.w3.eth.block_number),
             "mirrored_block": mirrored.block_number,
+            # The log the mirror cannot apply, and why: it waits before that block (null: running).
+            "mirror_stopped": None if fault is None else dataclasses.asdict(fault),
             "operations_in_flight": queued,
         }
 

@@ -14,6 +14,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_address, to_checksum_address
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -86,11 +87,44 @@ ReasonCode = Annotated[int, Field(ge=1, le=65_535)]
 Bps = Annotated[int, Field(ge=1, le=10_000)]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 OfficialNumber = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9./-]{1,32}$")]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=1_024)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+#: C0 and C1 control characters, DEL among them. No text field of the register holds more than a
+#: line, so none may carry one: PostgreSQL cannot store U+0000 at all (the mirror would stop on
+#: it), a newline or an escape sequence forges lines in a terminal or a log, and the chain would
+#: keep them for ever. Lone surrogates are refused by pydantic itself (not Unicode text).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
+def _single_line(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise ValueError(
+            f"control character U+{ord(found.group()):04X} at position {found.start()} "
+            "is not allowed: the text must be a single printable line"
+        )
+    return value
+
+
+#: The validation of free text, and its pattern in the OpenAPI schema (for clients and fuzzers).
+SingleLine = AfterValidator(_single_line)
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1_024),
+    SingleLine,
+    Field(json_schema_extra={"pattern": _NO_CONTROL}),
+]
 #: Attributes of the participant's X.509 subject: at most 64 characters (RFC 5280 upper bounds),
 #: not blank; the registration number is an X.520 serialNumber, a PrintableString.
-LegalName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+LegalName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"\S"),
+    SingleLine,
+    Field(
+        json_schema_extra={
+            "pattern": r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        }
+    ),
+]
 RegistrationNumber = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9'()+,./:=?-][A-Za-z0-9 '()+,./:=?-]{0,63}$")
 ]
@@ -269,8 +303,13 @@ class RightInput(Strict):
     owners: Annotated[list[ShareInput], Field(min_length=1, max_length=16)]
 
 
+#: Rights in one bulk request or one CSV import: each becomes batches of transactions, so that
+#: the count bounds the chain work (and the time) that one request can ask for.
+MAX_BULK_RIGHTS = 10_000
+
+
 class BulkRightsRequest(Strict):
-    rights: Annotated[list[RightInput], Field(min_length=1, max_length=10_000)]
+    rights: Annotated[list[RightInput], Field(min_length=1, max_length=MAX_BULK_RIGHTS)]
 
 
 class RightStatusRequest(Strict):

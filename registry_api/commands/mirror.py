@@ -20,7 +20,7 @@ from ledger.manifest import DeploymentManifest
 from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, ROOT, console, fail
 from registry_api.db.session import open_database
 from registry_api.mirror import queries
-from registry_api.mirror.apply import DeepReorg, clear_mirror
+from registry_api.mirror.apply import DeepReorg, UnappliableLog, clear_mirror
 from registry_api.mirror.indexer import Indexer, IndexerOptions, Step
 from registry_api.mirror.verify import differences
 from registry_api.settings import Settings
@@ -139,7 +139,14 @@ def mirror_sync(
         with sessions() as session:
             status = queries.mirror_status(session, deployment.chain_id)
         engine.dispose()
-    except (CompilationError, DeploymentError, DeepReorg, OSError, ValueError) as exc:
+    except (
+        CompilationError,
+        DeploymentError,
+        DeepReorg,
+        UnappliableLog,
+        OSError,
+        ValueError,
+    ) as exc:
         raise fail(str(exc)) from exc
     console.print(
         f"mirror at block {status.block_number:,} of chain {deployment.chain_id}: "
@@ -180,7 +187,14 @@ def mirror_verify(
                     )
                 )
         engine.dispose()
-    except (CompilationError, DeploymentError, DeepReorg, OSError, ValueError) as exc:
+    except (
+        CompilationError,
+        DeploymentError,
+        DeepReorg,
+        UnappliableLog,
+        OSError,
+        ValueError,
+    ) as exc:
         raise fail(str(exc)) from exc
     head = backend.w3.eth.block_number
     if status.block_number is not None and status.block_number < head:

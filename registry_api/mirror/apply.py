@@ -11,10 +11,23 @@ restores the journaled rows newest first, then deletes the rows created after th
 
 Inserts are buffered and written per table (executemany, or COPY on PostgreSQL), flushed before
 any update or delete so that changes keep their order.
+
+Nothing of the deployment is ever skipped. A log of its contracts that cannot be applied (it does
+not decode: our ABI and our contracts disagree; or the database refuses its rows) raises
+`UnappliableLog`: the caller's transaction rolls back, the checkpoint stays before that block,
+and the mirror stops there until the cause is removed, rather than answering "not found" for
+ever about something the chain holds. The service's indexer retries with backoff and /v1/health
+names the log and the reason. On a final chain the log stays: an undecodable log of our own
+contracts is a defect of ours (the ABI and the contracts disagree), and a value the database
+refuses (U+0000 in a title, which the API refuses but the office's key could still send) needs a
+release that stores it; once such a release runs, the mirror goes on from the block where it
+stopped. Logs of other addresses are not the mirror's events: they are recorded in
+`undecodable_logs` for the operator and passed over.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -54,8 +67,9 @@ log = logging.getLogger(__name__)
 _TABLES: Mapping[str, Table] = Base.metadata.tables
 #: Parents before children, so that buffered inserts satisfy the foreign keys.
 _INSERT_ORDER = tuple(table.name for table in Base.metadata.sorted_tables)
-#: Errors of the data itself (a constraint, a value out of range): the log is recorded as not
-#: applied. Anything else (a lost connection...) is raised: the batch is retried, never skipped.
+#: Errors of the data itself (a constraint, a value out of range): the log that caused them
+#: stops the mirror (`UnappliableLog`). Anything else (a lost connection...) is raised as it is:
+#: the batch is retried.
 _DATA_ERRORS = (
     IntegrityError,
     DataError,
@@ -74,6 +88,27 @@ class GapError(RuntimeError):
 
 class DeepReorg(RuntimeError):
     """The chain changed below the blocks the mirror can roll back: re-index from scratch."""
+
+
+@dataclass(frozen=True)
+class LogFault:
+    """Which log of the deployment the mirror cannot apply, and why."""
+
+    block_number: int
+    log_index: int
+    contract: str
+    reason: str
+
+
+class UnappliableLog(RuntimeError):
+    """A log of the deployment's contracts cannot be applied: the mirror stops before its block."""
+
+    def __init__(self, fault: LogFault) -> None:
+        super().__init__(
+            f"log {fault.log_index} of block {fault.block_number} from {fault.contract} "
+            f"cannot be applied: {fault.reason}"
+        )
+        self.fault = fault
 
 
 @dataclass(frozen=True)
@@ -106,7 +141,7 @@ class Batch:
 
 @dataclass(frozen=True)
 class NotApplied:
-    """A log recorded in `undecodable_logs` instead of being applied."""
+    """A log of another address, recorded in `undecodable_logs` instead of being applied."""
 
     block_number: int
     log_index: int
@@ -166,7 +201,8 @@ def apply_batch(
 
     Runs in the caller's transaction; the caller commits. `prepared` is the batch's logs
     already passed through `prepare_logs`. Raises `GapError` if the batch starts after the block
-    that follows the checkpoint.
+    that follows the checkpoint, and `UnappliableLog` (the caller rolls back) if a log of the
+    deployment cannot be applied.
     """
     state = read_state(session, batch.chain_id, for_update=True)
     if state is not None and batch.first_block > state.head.number + 1:
@@ -190,10 +226,9 @@ def apply_batch(
             for item in items:
                 _write(writer, item, result)
             writer.flush()
-    except _DATA_ERRORS as exc:
-        # Some log's rows were refused. Apply one log at a time, recording those that fail,
-        # so that one bad log never stops those after it.
-        log.warning("a batch was refused (%s); applying its logs one by one", _reason(exc))
+    except _DATA_ERRORS:
+        # Some log's rows were refused: apply one log at a time to name the one that stops the
+        # mirror (`_apply_alone` raises for it).
         result = Applied(skipped=result.skipped)
         for item in items:
             _apply_alone(session, batch.journal_from, item, result)
@@ -266,23 +301,47 @@ class PreparedLog:
     log: Log
     changes: list[Change] | None  # None: not applicable, see `reason`
     reason: str = ""
+    #: From an address that is not a contract of the deployment (recorded, passed over).
+    foreign: bool = False
 
 
 def _prepare(entry: Log, contracts: LedgerContracts) -> PreparedLog:
     if entry.address not in contracts.names:
         return PreparedLog(
-            entry, None, f"log from {entry.address}, not a contract of the deployment"
+            entry, None, f"log from {entry.address}, not a contract of the deployment", True
         )
     try:
         decoded: DecodedLog = contracts.decoder.decode(entry)
     except UndecodableLog as exc:
         return PreparedLog(entry, None, exc.reason)
+    unstorable = _nul_field(decoded)
+    if unstorable is not None:
+        return PreparedLog(entry, None, unstorable)
     return PreparedLog(entry, changes_for(decoded))
+
+
+def _nul_field(decoded: DecodedLog) -> str | None:
+    """Why the event's text cannot be mirrored, if it holds U+0000.
+
+    PostgreSQL's text and JSON hold no U+0000; SQLite would store it. Both backends refuse it
+    here, so that the same chain gives the same mirror (or the same stop) on either.
+    """
+    event = decoded.event
+    for item in dataclasses.fields(event):
+        value = getattr(event, item.name)
+        if isinstance(value, str) and "\x00" in value:
+            return (
+                f"{type(event).__name__}.{item.name} holds U+0000 at position "
+                f"{value.index(chr(0))}, which the mirror's database cannot store"
+            )
+    return None
 
 
 def _write(writer: _Writer, item: PreparedLog, result: Applied) -> None:
     ref = EventRef(item.log.block_number, item.log.log_index)
     if item.changes is None:
+        if not item.foreign:
+            raise UnappliableLog(_fault(item.log, item.reason))
         _not_applied(writer, item.log, item.reason, result)
         return
     writer.apply(ref, item.changes)
@@ -296,12 +355,12 @@ def _apply_alone(session: Session, journal_from: int, item: PreparedLog, result:
             _write(writer, item, result)
             writer.flush()
     except _DATA_ERRORS as exc:
-        if item.changes is not None:
-            result.events -= 1
-        with session.begin_nested():
-            writer = _Writer(session, journal_from)
-            _not_applied(writer, item.log, f"not applied: {_reason(exc)}", result)
-            writer.flush()
+        reason = f"the database refused its rows ({_reason(exc)})"
+        raise UnappliableLog(_fault(item.log, reason)) from exc
+
+
+def _fault(entry: Log, reason: str) -> LogFault:
+    return LogFault(entry.block_number, entry.log_index, entry.address, reason)
 
 
 def _not_applied(writer: _Writer, entry: Log, reason: str, result: Applied) -> None:

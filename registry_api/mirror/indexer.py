@@ -31,7 +31,9 @@ from registry_api.mirror.apply import (
     BlockRef,
     DeepReorg,
     LedgerContracts,
+    LogFault,
     PreparedLog,
+    UnappliableLog,
     apply_batch,
     prepare_logs,
     read_state,
@@ -136,6 +138,8 @@ class Indexer:
         self.start_block = start_block
         self.options = options or IndexerOptions()
         self._ahead: Future[_Read | None] | None = None
+        #: Why `follow` is stopped before a block, while it is (read by the service's health).
+        self.fault: LogFault | None = None
         self.sizer = RangeSizer(
             self.options.batch_blocks, self.options.max_batch_blocks, self.options.batch_logs
         )
@@ -245,19 +249,34 @@ class Indexer:
         return _Read(batch, prepare_logs(logs, self.contracts))
 
     def follow(self, stop: threading.Event, on_step: Callable[[Step], None] | None = None) -> None:
-        """Keep the mirror caught up until `stop` is set; survive the node going away."""
+        """Keep the mirror caught up until `stop` is set; survive the node going away.
+
+        A log that cannot be applied stops the mirror before its block (`fault` says which and
+        why, logged once): it is tried again with backoff, so that the mirror goes on by itself
+        once the cause is gone (the block reorganised away, the database or the code fixed).
+        """
         failures = 0
         while not stop.is_set():
             try:
                 step = self.step()
             except DeepReorg:
                 raise
+            except UnappliableLog as exc:
+                if exc.fault != self.fault:
+                    log.error("mirror stopped before block %d: %s", exc.fault.block_number, exc)
+                self.fault = exc.fault
+                failures += 1
+                stop.wait(self.options.poll_seconds * min(2**failures, MAX_BACKOFF_POLLS))
+                continue
             except Exception as exc:  # the node or the database went away: wait, retry
                 failures += 1
                 log.warning("mirror step failed (%s); retrying", exc)
                 stop.wait(self.options.poll_seconds * min(2**failures, MAX_BACKOFF_POLLS))
                 continue
             failures = 0
+            if self.fault is not None and not step.retry:
+                log.warning("mirror resumed at block %d", self.fault.block_number)
+                self.fault = None
             if on_step is not None:
                 on_step(step)
             if step.caught_up:

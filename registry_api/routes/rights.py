@@ -99,6 +99,14 @@ def _rights_of(reader: csv.DictReader[str]) -> list[schemas.RightInput]:
     rights: list[schemas.RightInput] = []
     problems: list[dict[str, object]] = []
     for row in reader:
+        # The JSON bulk request's cap, checked as the rows stream in: a longer file is refused
+        # before its rows are validated, and before any chain work.
+        if len(rights) + len(problems) == schemas.MAX_BULK_RIGHTS:
+            raise Unprocessable(
+                f"the file has more than {schemas.MAX_BULK_RIGHTS:,} rights: split it into "
+                "several imports",
+                {"limit": schemas.MAX_BULK_RIGHTS},
+            )
         line = reader.line_num
         try:
             rights.append(

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from eth_abi import encode
 from eth_utils import event_signature_to_log_topic
 
+from ledger.events import Log
 from ledger.types import AssetStatus, AssignmentStatus, ParticipantStatus, Role
 from registry_api.mirror import queries
-from registry_api.mirror.apply import Batch, BlockRef, GapError, apply_batch, read_state
+from registry_api.mirror.apply import (
+    Batch,
+    BlockRef,
+    GapError,
+    UnappliableLog,
+    apply_batch,
+    read_state,
+)
 from registry_api.mirror.source import RangeSizer
 from registry_api.mirror.verify import differences
 from tests.registry_api.mirror.conftest import (
@@ -235,45 +244,37 @@ def test_a_batch_that_would_skip_blocks_is_refused(
             apply_batch(session, gap, contracts)
 
 
-def _with_bad_logs(recorded: RecordedChain) -> RecordedChain:
-    """The recorded chain with three bad logs in the block of the first right's registration."""
-    registration = next(
+ASSET_REGISTERED = event_signature_to_log_topic(
+    "AssetRegistered(bytes32,bytes2,uint8,string,string,bytes32,uint40,uint40,uint40,(uint64,uint16)[],address)"
+)  # fmt: skip
+
+
+def _registration(recorded: RecordedChain) -> Log:
+    """The log of the first right's registration (the co-owned one, titled TITLE)."""
+    return next(e for e in recorded.all_logs if e.topics[0] == ASSET_REGISTERED)
+
+
+def _with_log(recorded: RecordedChain, bad: Log) -> RecordedChain:
+    """The recorded chain with `bad` added, or in place of the log at its position."""
+    logs = [
         e
         for e in recorded.all_logs
-        if e.topics[0] == event_signature_to_log_topic(
-            "AssetRegistered(bytes32,bytes2,uint8,string,string,bytes32,uint40,uint40,uint40,(uint64,uint16)[],address)"
-        )
-    )  # fmt: skip
-    enrolled = event_signature_to_log_topic(
-        "ParticipantEnrolled(uint64,uint8,bytes32,uint64,address[],address)"
+        if (e.block_number, e.log_index) != (bad.block_number, bad.log_index)
+    ]
+    return RecordedChain(
+        recorded.headers, sorted([*logs, bad], key=lambda e: (e.block_number, e.log_index))
     )
-    office_topic = registration.topics[2]
-    bad = [
-        # A log of a contract that is not the deployment's.
-        dataclasses.replace(registration, address="0x" + "12" * 20, log_index=1_000),
-        # A known event whose data does not decode.
-        dataclasses.replace(registration, data=b"\x00" * 7, log_index=1_001),
-        # A participant id beyond what SQL integers hold: decodes, but the row is refused.
-        dataclasses.replace(
-            registration,
-            topics=(enrolled, (2**64 - 1).to_bytes(32, "big"), office_topic),
-            data=encode(
-                ["uint8", "bytes32", "uint64", "address[]"],
-                [16, b"\x01" * 32, 1, ["0x" + "34" * 20]],
-            ),
-            log_index=1_002,
-        ),
-    ]  # fmt: skip
-    logs = sorted(
-        [*recorded.all_logs, *bad], key=lambda entry: (entry.block_number, entry.log_index)
-    )
-    return RecordedChain(recorded.headers, logs)
 
 
-def test_bad_logs_are_recorded_and_the_logs_after_them_still_apply(
+def test_a_log_of_another_contract_is_recorded_and_the_logs_after_it_still_apply(
     history: History, database: Database, recorded: RecordedChain
 ) -> None:
-    chain = _with_bad_logs(recorded)
+    # Not the mirror's event (a node answering for an address it was not asked about): recorded
+    # for the operator, and the deployment's own events after it still apply.
+    foreign = dataclasses.replace(
+        _registration(recorded), address="0x" + "12" * 20, log_index=1_000
+    )
+    chain = _with_log(recorded, foreign)
 
     report = indexer_over(chain, history, database, batch_blocks=1_000).sync()
 
@@ -281,14 +282,81 @@ def test_bad_logs_are_recorded_and_the_logs_after_them_still_apply(
         bad = queries.not_applied_logs(session)
         status = queries.mirror_status(session, history.ledger.manifest.chain_id)
         found = list(differences(session, history.ledger))
-    assert report.not_applied == 3
-    assert sorted(b.position.log_index for b in bad) == [1_000, 1_001, 1_002]
-    reasons = {b.position.log_index: b.reason for b in bad}
-    assert "not a contract of the deployment" in reasons[1_000]
-    assert "AssetRegistered data" in reasons[1_001]
-    assert reasons[1_002].startswith("not applied")
+    assert report.not_applied == 1
+    assert [b.position.log_index for b in bad] == [1_000]
+    assert "not a contract of the deployment" in bad[0].reason
     assert status.events == len(recorded.all_logs)
     assert found == []
+
+
+def _undecodable(registration: Log) -> Log:
+    """A known event of ours whose data does not decode."""
+    return dataclasses.replace(registration, data=b"\x00" * 7, log_index=1_001)
+
+
+def _beyond_sql_integers(registration: Log) -> Log:
+    """A participant id beyond what SQL integers hold: decodes, but the row is refused."""
+    enrolled = event_signature_to_log_topic(
+        "ParticipantEnrolled(uint64,uint8,bytes32,uint64,address[],address)"
+    )
+    return dataclasses.replace(
+        registration,
+        topics=(enrolled, (2**64 - 1).to_bytes(32, "big"), registration.topics[2]),
+        data=encode(
+            ["uint8", "bytes32", "uint64", "address[]"], [16, b"\x01" * 32, 1, ["0x" + "34" * 20]]
+        ),
+        log_index=1_002,
+    )
+
+
+def _nul_in_title(registration: Log) -> Log:
+    """The registration itself, its title holding U+0000 (PostgreSQL cannot store it)."""
+    data = registration.data.replace(b"compliant", b"compl\x00ant")
+    assert data != registration.data
+    return dataclasses.replace(registration, data=data)
+
+
+@pytest.mark.parametrize(
+    ("make_bad", "reason"),
+    [
+        (_undecodable, "AssetRegistered data"),
+        (_beyond_sql_integers, "the database refused its rows"),
+        (_nul_in_title, "AssetRegistered.title holds U+0000 at position"),
+    ],
+    ids=["undecodable", "beyond sql integers", "nul in title"],
+)
+def test_a_log_of_ours_that_cannot_be_applied_stops_the_mirror_before_its_block(
+    history: History,
+    database: Database,
+    recorded: RecordedChain,
+    fresh: dict[str, str],
+    make_bad: Callable[[Log], Log],
+    reason: str,
+) -> None:
+    registration = _registration(recorded)
+    bad = make_bad(registration)
+    indexer = indexer_over(_with_log(recorded, bad), history, database, batch_blocks=3)
+
+    with pytest.raises(UnappliableLog) as stopped:
+        indexer.sync()
+
+    fault = stopped.value.fault
+    assert (fault.block_number, fault.log_index) == (bad.block_number, bad.log_index)
+    assert fault.contract == bad.address
+    assert reason in fault.reason
+    with database.sessions() as session:
+        status = queries.mirror_status(session, history.ledger.manifest.chain_id)
+        assert queries.not_applied_logs(session) == []
+    assert status.block_number is not None
+    assert status.block_number < bad.block_number  # nothing of that block, nothing after it
+    with pytest.raises(UnappliableLog):  # stopped there, however often it is asked
+        indexer.step()
+
+    # The cause gone (here the block reorganised away without the bad log): the mirror goes on
+    # from where it stopped, and ends equal to a fresh index.
+    indexer.source = _with_log(recorded, registration)
+    indexer.sync()
+    assert digests(database, history.chain_id) == fresh
 
 
 def test_the_range_shrinks_on_provider_errors_and_grows_on_small_answers() -> None:

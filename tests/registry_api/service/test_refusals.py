@@ -34,6 +34,7 @@ from registry_api.app import create_app
 from registry_api.auth import ALGORITHM, AUDIENCE
 from registry_api.db.models import OperationRow, SignInChallenge
 from registry_api.registry import TOKEN_SECRET_FILE, Registry
+from registry_api.routes.rights import parse_csv
 from tests.conftest import start_anvil
 from tests.registry_api.mirror.conftest import PostgresServer
 from tests.registry_api.service.conftest import _embedded, _on_anvil
@@ -909,6 +910,68 @@ def test_an_enrolment_with_a_bad_field_is_refused(world: World, change: dict[str
         refused(world.post("/v1/participants", world.office, body), 422, "invalid_request")
 
 
+#: Control characters (C0, DEL, C1) and a lone surrogate, inside otherwise good text.
+CONTROL_TEXTS = {
+    "nul": "Gripper\u0000with fingers",
+    "newline": "Gripper\nShare: 100% to Mallory",
+    "carriage return": "Gripper\r",
+    "tab": "Gripper\twith fingers",
+    "escape": "Gripper \u001b[8mhidden",
+    "delete": "Gripper\u007f",
+    "c1 next line": "Gripper\u0085with fingers",
+    "c1 csi": "Gripper\u009b8m",
+    "lone surrogate": "Gripper\ud800",
+}
+
+
+def post_escaped(world: World, path: str, body: object) -> httpx.Response:
+    """POST JSON with non-ASCII as \\u escapes: a lone surrogate travels only that way."""
+    headers = {**world.office, "Content-Type": "application/json"}
+    return world.post(path, headers, None, content=json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("text", CONTROL_TEXTS.values(), ids=CONTROL_TEXTS.keys())
+def test_a_title_with_a_control_character_is_refused_naming_the_field(
+    world: World, text: str
+) -> None:
+    single = {**right_body(f"CTL-{next(_numbers)}", [(ACME, 10_000)]), "title": text}
+    bulk = {"rights": [right_body(f"CTL-{next(_numbers)}", [(ACME, 10_000)]), single]}
+    with world.nothing_sent():
+        details = refused(post_escaped(world, "/v1/rights", single), 422, "invalid_request")
+        assert [p["location"] for p in details["problems"]] == [["body", "title"]]
+        details = refused(post_escaped(world, "/v1/rights/bulk", bulk), 422, "invalid_request")
+        assert [p["location"] for p in details["problems"]] == [["body", "rights", "1", "title"]]
+
+
+@pytest.mark.parametrize("text", CONTROL_TEXTS.values(), ids=CONTROL_TEXTS.keys())
+def test_a_legal_name_with_a_control_character_is_refused_naming_the_field(
+    world: World, text: str
+) -> None:
+    key = LocalSigner.generate()
+    body = {
+        "participant_id": 52,
+        "legal_name": text[:60],
+        "registration_number": "REG-52",
+        "country": "KR",
+        "roles": ["participant"],
+        "keys": [key.address],
+        "public_key": "0x" + key.public_key.hex(),
+    }
+    with world.nothing_sent():
+        details = refused(post_escaped(world, "/v1/participants", body), 422, "invalid_request")
+    assert [p["location"] for p in details["problems"]] == [["body", "legal_name"]]
+
+
+def test_printable_unicode_text_is_still_accepted(world: World) -> None:
+    number = f"UNI-{next(_numbers)}"
+    title = "과일 수확용 그리퍼 — Greifer mit nachgiebigen Fingern (№ 7) 🍎"
+    body = {**right_body(number, [(ACME, 10_000)]), "title": title}
+    write(world.client, "/v1/rights", world.office, body)
+    right = world.client.get(f"/v1/rights/0x{asset_id(b'KR', AssetKind.PATENT, number).hex()}")
+    assert right.status_code == 200, right.text
+    assert right.json()["title"] == title
+
+
 def test_an_enrolment_whose_certificate_cannot_be_issued_is_refused(world: World) -> None:
     key, other = LocalSigner.generate(), LocalSigner.generate()
     body = {
@@ -1112,6 +1175,55 @@ def test_a_bad_csv_upload_is_refused(world: World, data: bytes, problem: str) ->
         response = _import(world, data)
         refused(response, 422, "unprocessable")
         assert problem.lower() in response.json()["error"]["message"].lower()
+
+
+def _csv_row(title: bytes) -> bytes:
+    return b'KR,patent,CSV-%d,"%s",%s,2020-01-01,,,%d:10000\n' % (
+        next(_numbers),
+        title,
+        DOCUMENT.encode(),
+        ACME,
+    )
+
+
+@pytest.mark.parametrize(
+    "text", [t for t in CONTROL_TEXTS.values() if t != "Gripper\ud800"],
+    ids=[k for k in CONTROL_TEXTS if k != "lone surrogate"],
+)  # fmt: skip
+def test_a_csv_row_with_a_control_character_is_refused_with_its_line_and_field(
+    world: World, text: str
+) -> None:
+    data = CSV_HEADER + _csv_row(b"Seed drill") + _csv_row(text.encode())
+    with world.nothing_sent():
+        response = _import(world, data)
+    details = refused(response, 422, "unprocessable")
+    [row] = details["rows"]
+    # A newline inside the quoted title ends the record on the next line of the file.
+    assert row["line"] == 3 + text.count("\n") + text.count("\r")
+    assert row["problem"].startswith("title: ")
+    assert "control character" in row["problem"]
+
+
+def test_a_csv_upload_of_more_rights_than_a_bulk_request_is_refused_before_any_chain_work(
+    world: World,
+) -> None:
+    rows = b"".join(
+        b"KR,patent,CAP-%d,Seed drill,%s,2020-01-01,,,%d:10000\n" % (n, DOCUMENT.encode(), ACME)
+        for n in range(10_001)
+    )
+    with world.nothing_sent():
+        response = _import(world, CSV_HEADER + rows)
+    details = refused(response, 422, "unprocessable")
+    assert "10,000" in response.json()["error"]["message"]
+    assert details == {"limit": 10_000}
+
+
+def test_a_csv_of_exactly_the_bulk_cap_parses() -> None:
+    rows = b"".join(
+        b"KR,patent,CAP-%d,Seed drill,%s,2020-01-01,,,%d:10000\n" % (n, DOCUMENT.encode(), ACME)
+        for n in range(10_000)
+    )
+    assert len(parse_csv(CSV_HEADER + rows)) == 10_000
 
 
 def test_a_good_csv_upload_is_accepted(world: World) -> None:
