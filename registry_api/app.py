@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
 from registry_api.mirror import queries
+from registry_api.rate_limit import RateLimit
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import queued_count
 from registry_api.routes import (
@@ -52,6 +53,9 @@ def create_app(registry: Registry) -> FastAPI:
     )
     app.state.registry = registry
     app.state.desk = Desk(registry)
+    app.state.sign_in_rate_limit = RateLimit(
+        registry.settings.auth_rate_limit, registry.settings.auth_rate_limit_storage
+    )
     install_handlers(app)
     for router in (auth, deployment, participants, rights, assignments, keys, operations):
         app.include_router(router.router, prefix="/v1")

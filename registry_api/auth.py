@@ -19,6 +19,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ledger.participants import ParticipantRegistryClient
@@ -71,6 +72,7 @@ class SignIn:
         chain_id: int,
         challenge_seconds: int,
         token_seconds: int,
+        challenges_per_address: int,
     ) -> None:
         self._secret = secret
         self._participants = participants
@@ -79,10 +81,26 @@ class SignIn:
         self._chain_id = chain_id
         self._challenge_seconds = challenge_seconds
         self._token_seconds = token_seconds
+        self._challenges_per_address = challenges_per_address
 
     def challenge(self, session: Session, address: ChecksumAddress) -> Challenge:
-        """A fresh message for `address` to sign; the caller commits."""
+        """A fresh message for `address` to sign, replacing its oldest beyond the cap; the caller
+        commits."""
         now = time.time()
+        # Anyone may ask for any address, so the cap replaces rather than refuses: a refusal would
+        # let a stranger lock the address out. Two concurrent requests on PostgreSQL may leave
+        # one more for a moment; the next request trims it.
+        outstanding = (
+            select(SignInChallenge.nonce)
+            .where(
+                SignInChallenge.address == address,
+                SignInChallenge.expires_at >= now,
+                SignInChallenge.used.is_(False),
+            )
+            .order_by(SignInChallenge.expires_at.desc(), SignInChallenge.nonce)
+            .offset(self._challenges_per_address - 1)
+        )
+        session.execute(delete(SignInChallenge).where(SignInChallenge.nonce.in_(outstanding)))
         nonce = secrets.token_hex(16)
         expires_at = now + self._challenge_seconds
         message = (
@@ -119,6 +137,7 @@ class SignIn:
         if signer != challenge.address:
             raise Unauthenticated("the signature is not by the address that asked to sign in")
         challenge.used = True
+        challenge.expires_at = min(challenge.expires_at, time.time())  # purged as expired
         principal = self._principal(signer)
         now = time.time()
         expires_at = now + self._token_seconds
@@ -158,6 +177,14 @@ class SignIn:
             raise Forbidden(f"participant {participant_id} is not active")
         roles = self._participants.participant(participant_id).roles
         return Principal(address, participant_id, roles)
+
+
+def purge_challenges(session: Session, now: float, batch: int) -> int:
+    """Delete up to `batch` challenges expired (or used) before `now`; how many. The caller
+    commits."""
+    spent = select(SignInChallenge.nonce).where(SignInChallenge.expires_at < now).limit(batch)
+    deleted = session.execute(delete(SignInChallenge).where(SignInChallenge.nonce.in_(spent)))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 def _iso(timestamp: float) -> str:

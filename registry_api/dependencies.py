@@ -49,6 +49,16 @@ def writer_session(registry: Annotated[Registry, Depends(registry)]) -> Iterator
             raise
 
 
+def sign_in_rate_limit(request: Request) -> None:
+    """Count the request against its client's sign-in budget (429 past it).
+
+    The client is the peer address; behind a reverse proxy, run uvicorn with --proxy-headers and
+    --forwarded-allow-ips so that it is the caller's, not the proxy's.
+    """
+    client = request.client.host if request.client is not None else "unknown"
+    request.app.state.sign_in_rate_limit.hit("sign-in", client)
+
+
 SessionDep = Annotated[Session, Depends(session, scope="function")]
 WriterSessionDep = Annotated[Session, Depends(writer_session, scope="function")]
 RegistryDep = Annotated[Registry, Depends(registry)]

@@ -54,6 +54,11 @@ class ApiError(Exception):
         self.message = message
         self.details = dict(details or {})
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body."""
+        return {}
+
 
 class BadRequest(ApiError):
     pass
@@ -95,6 +100,24 @@ class IdempotencyKeyReused(Unprocessable):
     code = "idempotency_key_reused"
 
 
+class RateLimited(ApiError):
+    """Too many requests from one client; `Retry-After` says when the next one is counted."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many requests from this client: try again in {retry_after} s",
+            {"retry_after": retry_after},
+        )
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "service_unavailable"
@@ -110,7 +133,9 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
         code = error.code
-        return JSONResponse(body(code, error.message, error.details), error.status_code)
+        return JSONResponse(
+            body(code, error.message, error.details), error.status_code, error.headers
+        )
 
     @app.exception_handler(ContractError)
     async def _contract_error(_request: Request, error: ContractError) -> JSONResponse:

@@ -2,7 +2,8 @@
 
 A client that did not hear the answer sends the same request with the same key again; it gets
 the first answer and nothing is sent twice. The same key with another request is refused: the
-client has a bug, and guessing which request it meant would be worse.
+client has a bug, and guessing which request it meant would be worse. Answers are kept for a
+retention period (a day by default), then purged by the service.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from registry_api.db.models import IdempotencyRecord
@@ -64,3 +66,19 @@ def remember(
             created_at=time.time(),
         )
     )
+
+
+def purge(session: Session, before: float, batch: int) -> int:
+    """Delete up to `batch` records kept since before `before`; how many. The caller commits.
+
+    A retry after its record is gone is a new request: the retention must outlast any client's
+    retries (IPLEDGER_IDEMPOTENCY_RETENTION_SECONDS).
+    """
+    old = (
+        select(IdempotencyRecord.principal, IdempotencyRecord.key)
+        .where(IdempotencyRecord.created_at < before)
+        .limit(batch)
+    )
+    keys = tuple_(IdempotencyRecord.principal, IdempotencyRecord.key)
+    deleted = session.execute(delete(IdempotencyRecord).where(keys.in_(old)))
+    return int(deleted.rowcount)  # type: ignore[attr-defined]

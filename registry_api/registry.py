@@ -1,8 +1,9 @@
 """The running registry: chain, ledger clients, database, relayer, mirror, sign-in, identity.
 
 The one place that decides how the parts are built from the settings (the composition root).
-`open_registry` builds them; `start` runs the mirror's indexer and the relayer's dispatcher in
-background threads; `close` stops them and releases the chain and the database.
+`open_registry` builds them; `start` runs the mirror's indexer, the relayer's dispatcher and the
+purge of spent sign-in challenges and old idempotency records in background threads; `close` stops
+them and releases the chain and the database.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.artifacts import ArtifactSet
@@ -24,7 +28,8 @@ from ledger.compiler import compile_sources
 from ledger.deploy import Ledger, open_ledger
 from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
-from registry_api.auth import SignIn
+from registry_api import idempotency
+from registry_api.auth import SignIn, purge_challenges
 from registry_api.db.session import open_database, read_session_factory
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
 from registry_api.identity.service import IdentityService
@@ -40,10 +45,20 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_SECRET_FILE = "token-secret"
+#: Rows deleted per transaction by the purge: on SQLite each batch holds the write lock, briefly.
+PURGE_BATCH = 500
 
 
 class RegistryError(Exception):
     """The registry cannot start as configured."""
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many rows a purge deleted."""
+
+    challenges: int
+    idempotency_records: int
 
 
 @dataclass
@@ -79,11 +94,41 @@ class Registry:
             raise RegistryError("no office CA is configured: identities cannot be checked")
         return IdentityService(self.ledger.participants, self.ca.issued(), self.ca.root())
 
+    def purge(self, now: float | None = None, *, batch: int = PURGE_BATCH) -> Purged:
+        """Delete the sign-in challenges spent by `now` and the idempotency records past their
+        retention, `batch` rows per transaction."""
+        moment = time.time() if now is None else now
+        before = moment - self.settings.idempotency_retention_seconds
+        return Purged(
+            challenges=self._in_batches(lambda s: purge_challenges(s, moment, batch), batch),
+            idempotency_records=self._in_batches(
+                lambda s: idempotency.purge(s, before, batch), batch
+            ),
+        )
+
+    def _in_batches(self, step: Callable[[Session], int], batch: int) -> int:
+        total = 0
+        while True:
+            with self.sessions.begin() as session:  # one short transaction per batch
+                deleted = step(session)
+            total += deleted
+            if deleted < batch:
+                return total
+
+    def _purge_every(self, seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.purge()
+            except SQLAlchemyError as exc:  # a locked or unreachable database: try next time
+                log.warning("purge of sign-in challenges and idempotency records failed: %s", exc)
+            self._stop.wait(seconds)
+
     def start(self) -> None:
-        """Run the mirror and the relayer in the background."""
+        """Run the mirror, the relayer and the purge in the background."""
         for name, target in (
             ("mirror", lambda: self.indexer.follow(self._stop)),
             ("relayer", lambda: self.dispatcher.run(self._stop)),
+            ("purge", lambda: self._purge_every(self.settings.purge_seconds)),
         ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -137,6 +182,7 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
                 chain_id=manifest.chain_id,
                 challenge_seconds=settings.challenge_seconds,
                 token_seconds=settings.token_seconds,
+                challenges_per_address=settings.challenges_per_address,
             ),
             ca=ca,
             authority=authority,

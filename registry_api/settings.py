@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +60,22 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     token_seconds: int = Field(default=900, ge=60, le=86_400)
     challenge_seconds: int = Field(default=300, ge=30, le=3_600)
+    #: Unused, unexpired sign-in challenges kept per address: a new one replaces the oldest, so a
+    #: stranger asking for someone's address can never lock them out (a refusal would).
+    challenges_per_address: int = Field(default=5, ge=1, le=100)
+    #: Requests to /v1/auth/* per client IP, in the `limits` notation ("30/minute;200/hour"),
+    #: over a moving window; past it, 429 with Retry-After.
+    auth_rate_limit: str = "30/minute"
+    #: Where the counts live (a `limits` storage URI). `memory://` counts per process: with
+    #: several workers or instances each counts alone, so give them a shared store such as
+    #: `redis://host:6379` (needs the `redis` package).
+    auth_rate_limit_storage: str = "memory://"
+    #: How long the first answer to an Idempotency-Key is kept and replayed; a retry after it is a
+    #: new request. A day covers any client's retries (the IETF draft's suggestion).
+    idempotency_retention_seconds: int = Field(default=86_400, ge=3_600)
+    #: How often the service deletes spent sign-in challenges and idempotency records past their
+    #: retention.
+    purge_seconds: float = Field(default=60.0, gt=0)
     #: Largest request body accepted (bulk uploads have their own limit).
     max_request_bytes: int = Field(default=1 << 20, ge=1_024)
     max_upload_bytes: int = Field(default=20 << 20, ge=1_024)
@@ -68,6 +85,18 @@ class Settings(BaseSettings):
     relayer_batch: int = Field(default=500, ge=1)
     #: Rights registered per transaction in a bulk import.
     import_batch: int = Field(default=100, ge=1, le=250)
+
+    @field_validator("auth_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        """Refuse a limit `limits` cannot read at start-up rather than at the first sign-in."""
+        try:
+            items = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '30/minute': {value!r}") from exc
+        if any(item.amount < 1 for item in items):  # a limit of 0 would shut sign-in for all
+            raise ValueError(f"a rate limit allows at least one request: {value!r}")
+        return value
 
     @property
     def ca_path(self) -> Path:

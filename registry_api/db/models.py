@@ -378,6 +378,12 @@ class SignInChallenge(Base):
     """A sign-in message the service issued (EIP-4361 style): signed once, before it expires."""
 
     __tablename__ = "sign_in_challenges"
+    __table_args__ = (
+        # The outstanding challenges of an address (capped at each new one) and the purge's
+        # expired ones (a used challenge expires as it is used).
+        Index(None, "address", "expires_at"),
+        Index(None, "expires_at"),
+    )
 
     nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
     address: Mapped[str] = mapped_column(Address)
@@ -396,4 +402,5 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[bytes] = mapped_column(Hash32)
     status_code: Mapped[int] = mapped_column(SmallInteger)
     response: Mapped[dict[str, object]] = mapped_column(JSON)
-    created_at: Mapped[float] = mapped_column(Double)
+    #: Indexed for the purge of records past their retention.
+    created_at: Mapped[float] = mapped_column(Double, index=True)

@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from registry_api import schemas
-from registry_api.dependencies import PrincipalDep, RegistryDep, WriterSessionDep
+from registry_api.dependencies import (
+    PrincipalDep,
+    RegistryDep,
+    WriterSessionDep,
+    sign_in_rate_limit,
+)
 
-router = APIRouter(prefix="/auth", tags=["sign-in"])
+# Counted before anything else runs: a refused request opens no session and writes nothing.
+router = APIRouter(
+    prefix="/auth",
+    tags=["sign-in"],
+    dependencies=[Depends(sign_in_rate_limit)],
+    responses={
+        429: {
+            "model": schemas.ErrorBody,
+            "description": "Too many sign-in requests from this client (`rate_limited`)",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until a request is counted again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    },
+)
 
 
 @router.post("/challenge", response_model=schemas.ChallengeView)

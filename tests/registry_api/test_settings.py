@@ -16,3 +16,13 @@ def test_settings_default_to_sqlite_in_the_data_directory(monkeypatch: pytest.Mo
 
     assert settings.sqlalchemy_url() == "sqlite:////srv/ipledger/registry.sqlite3"
     assert settings.confirmations == 2
+
+
+@pytest.mark.parametrize("limit", ["", "many", "30/fortnight", "0/minute"])
+def test_a_sign_in_rate_limit_that_cannot_be_counted_is_refused_at_start(limit: str) -> None:
+    with pytest.raises(ValueError, match="rate limit"):
+        Settings(auth_rate_limit=limit)
+
+
+def test_a_sign_in_rate_limit_may_combine_windows() -> None:
+    assert Settings(auth_rate_limit="30/minute;200 per hour").auth_rate_limit

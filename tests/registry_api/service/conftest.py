@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -32,6 +33,9 @@ from wallets.signer import LocalSigner
 __all__ = ["PostgresServer", "postgres"]
 
 CA_PASSWORD = "office-ca-password"
+#: The suites here sign in hundreds of times from one client (TestClient, or 127.0.0.1): they set
+#: the sign-in rate limit out of their reach, as an operator would for a trusted client.
+UNTHROTTLED = "1000000/minute"
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +53,12 @@ class Service:
     office: LocalSigner
 
 
-def _embedded(tmp_path: Path, artifacts: ArtifactSet) -> tuple[Registry, LocalSigner]:
-    settings = Settings(data_dir=tmp_path / "data", chain="embedded")
+def _embedded(
+    tmp_path: Path, artifacts: ArtifactSet, **overrides: Any
+) -> tuple[Registry, LocalSigner]:
+    """A registry on a new embedded chain; `overrides` are settings."""
+    chosen: dict[str, Any] = {"auth_rate_limit": UNTHROTTLED, **overrides}
+    settings = Settings(data_dir=tmp_path / "data", chain="embedded", **chosen)
     registry = open_registry(settings, artifacts=artifacts)
     password = stored_password(settings.data_dir)
     assert password is not None
@@ -90,6 +98,7 @@ def _on_anvil(
         ca_dir=ca.path,
         key_password=CA_PASSWORD,  # type: ignore[arg-type]
         database_url=database_url,
+        auth_rate_limit=UNTHROTTLED,
     )
     return open_registry(settings, artifacts=artifacts), office
 
