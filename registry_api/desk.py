@@ -21,11 +21,11 @@ from web3.types import TxParams, Wei
 
 from ledger.assets import asset_id as compute_asset_id
 from ledger.typed_data import Assignment, Domain, KeyRotation, TypedDataError, TypedStruct
-from ledger.types import AssetInput, AssetStatus, Share, SignedBy
+from ledger.types import AssetInput, AssetStatus, Role, Share, SignedBy
 from registry_api import schemas
 from registry_api.auth import Principal
 from registry_api.db.models import ImportRow, OperationRow
-from registry_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from registry_api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from registry_api.mirror import queries
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import Call, OperationStatus, queued_count
@@ -61,7 +61,21 @@ class Desk:
     def enrol(
         self, session: Session, principal: Principal, request: schemas.EnrolRequest
     ) -> OperationRow:
-        """Issue the participant's certificate (office CA) and enrol it on chain."""
+        """Issue the participant's certificate (office CA) and enrol it on chain.
+
+        Only the founding office (the participant the relayer's key is bound to) enrols a
+        participant with the OFFICE role: through the API every office participant acts with
+        the relayer's key, so another office participant could otherwise make offices of its
+        own and act through them on itself, out of reach of the contract's rule.
+        """
+        if Role.OFFICE in schemas.roles_of(request.roles):
+            founding = self.ledger.participants.participant_of(self.registry.outbox.sender)
+            if principal.participant_id != founding:
+                raise Forbidden(
+                    f"only the founding office (participant {founding}) may enrol a participant "
+                    "with the OFFICE role",
+                    {"participant_id": request.participant_id, "founding_office": founding},
+                )
         authority, ca = self.registry.authority, self.registry.ca
         if authority is None or ca is None:
             raise ServiceUnavailable(
@@ -107,6 +121,7 @@ class Desk:
     def participant_status(
         self, session: Session, principal: Principal, participant_id: int, action: str, reason: int
     ) -> OperationRow:
+        _refuse_self_action(principal, participant_id)
         participants = self.ledger.participants
         args: tuple[object, ...] = (
             (participant_id,) if action == "reinstate" else (participant_id, reason)
@@ -127,6 +142,7 @@ class Desk:
         participant_id: int,
         request: schemas.RecoverKeyRequest,
     ) -> OperationRow:
+        _refuse_self_action(principal, participant_id)
         participants = self.ledger.participants
         call = Call(
             kind="recover_key",
@@ -396,6 +412,22 @@ class Desk:
             if pending:
                 with progress:
                     progress.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def _refuse_self_action(principal: Principal, participant_id: int) -> None:
+    """Forbidden if an office participant would act on its own participant.
+
+    The contract refuses an office key acting on its own participant (a stolen key could not
+    suspend its holder out of reach, nor recover its keys), but through the API every office
+    participant acts with the relayer's key, so the contract sees only the relayer's
+    participant: the rule is checked here on the caller.
+    """
+    if principal.participant_id == participant_id:
+        raise Forbidden(
+            f"an office participant cannot act on its own participant ({participant_id}): "
+            "another office participant must do it",
+            {"participant_id": participant_id},
+        )
 
 
 def _parse(kind: type[S], typed_data: dict[str, object]) -> tuple[Domain, S]:

@@ -355,6 +355,84 @@ def test_a_participant_uploading_rights_is_forbidden(world: World) -> None:
         refused(response, 403, "forbidden")
 
 
+def enrolment(participant_id: int, key: LocalSigner, roles: list[str]) -> dict[str, object]:
+    return {
+        "participant_id": participant_id,
+        "legal_name": f"Office branch {participant_id}",
+        "registration_number": f"REG-{participant_id}",
+        "country": "KR",
+        "roles": roles,
+        "keys": [key.address],
+        "public_key": "0x" + key.public_key.hex(),
+    }
+
+
+#: Ids of office participants the tests enrol, one each so that no test sees another's acts
+#: (from 200: the ids below are the other tests').
+_branch_ids = count(200)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """An office participant other than the founding office, signed in."""
+
+    participant_id: int
+    key: LocalSigner
+    headers: Headers
+
+
+@pytest.fixture
+def branch(world: World) -> Branch:
+    """A participant enrolled with the OFFICE role by the founding office; signed in."""
+    participant_id, key = next(_branch_ids), LocalSigner.generate()
+    write(
+        world.client, "/v1/participants", world.office, enrolment(participant_id, key, ["office"])
+    )
+    return Branch(participant_id, key, world.signed_in(key))
+
+
+SELF_ACTS = [
+    ("suspend", {"reason_code": 1}),
+    ("reinstate", None),
+    ("revoke", {"reason_code": 1}),
+    ("keys/recover", "recover"),
+]
+
+
+@pytest.mark.parametrize(("act", "body"), SELF_ACTS, ids=[a for a, _ in SELF_ACTS])
+def test_an_office_participant_cannot_act_on_itself(
+    world: World, branch: Branch, act: str, body: object
+) -> None:
+    # Every office participant acts through the relayer's key, so the contract sees the
+    # founding office acting on the branch: the service must check the caller itself.
+    if body == "recover":
+        body = {"lost_key": branch.key.address, "new_key": LocalSigner.generate().address}
+    path = f"/v1/participants/{branch.participant_id}/{act}"
+    with world.nothing_sent():
+        response = world.post(path, branch.headers, body)
+    details = refused(response, 403, "forbidden")
+    assert details == {"participant_id": branch.participant_id}
+    assert "its own participant" in response.json()["error"]["message"]
+    record = world.client.get(f"/v1/participants/{branch.participant_id}").json()
+    assert record["status"] == "active"
+    assert record["keys"] == [branch.key.address]
+
+
+def test_only_the_founding_office_enrols_an_office(world: World, branch: Branch) -> None:
+    office, bank = next(_branch_ids), next(_branch_ids)
+    with world.nothing_sent():
+        response = world.post(
+            "/v1/participants",
+            branch.headers,
+            enrolment(office, LocalSigner.generate(), ["office"]),
+        )
+    refused(response, 403, "forbidden")
+    assert "founding office" in response.json()["error"]["message"]
+    # The branch still enrols participants without the OFFICE role.
+    enrolled = enrolment(bank, LocalSigner.generate(), ["bank"])
+    write(world.client, "/v1/participants", branch.headers, enrolled)
+
+
 # --- unknown things ---
 
 
