@@ -1,8 +1,9 @@
 """The office's desk: what each API write does, from a checked request to an accepted operation.
 
 A write is refused at once (4xx) when the chain would refuse it now, found by running the call
-(`eth_call`) as the office; when operations are still on their way to the chain, a refusal may
-depend on them, so the write is accepted and its operation reports the outcome. Gas limits are
+(`eth_call`) as the office; a filing must also pass the examination that registration would make
+(`checkAssignment`). When operations are still on their way to the chain, a refusal may depend on
+them, so the write is accepted and its operation reports the outcome. Gas limits are
 bounds per kind of call rather than estimates: an estimate made before earlier operations are
 mined can be too low, and gas is free on the permissioned chain.
 """
@@ -13,7 +14,7 @@ import datetime
 import hashlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -286,6 +287,13 @@ class Desk:
         if domain != assets.domain():
             raise Unprocessable("the assignment was signed for another chain or contract")
         signatures = [SignedBy(s.signer, s.signature) for s in request.signatures]
+
+        def examine() -> None:
+            # Filing checks only the formalities, and it uses up the assignor's nonce: a filing
+            # that registration would refuse now (share not held, consent missing...) is refused
+            # here, before the parties' signatures are spent on it.
+            assets.check_assignment(assignment, [s.signer for s in signatures])
+
         call = Call(
             kind="file_assignment",
             target=assets.address,
@@ -296,7 +304,7 @@ class Desk:
                 "asset_id": _hex(assignment.asset_id),
             },
         )
-        return self.relay(session, principal, [call])[0]
+        return self.relay(session, principal, [call], examine=examine)[0]
 
     def register_assignment(
         self, session: Session, principal: Principal, assignment_id: bytes
@@ -348,11 +356,17 @@ class Desk:
         calls: Sequence[Call],
         *,
         import_id: str | None = None,
+        examine: Callable[[], None] | None = None,
     ) -> list[OperationRow]:
-        """Check the calls against the chain (unless operations are in flight) and accept them."""
+        """Check the calls against the chain (unless operations are in flight) and accept them.
+
+        `examine`, if given, runs after the calls' own checks: a further view that must pass.
+        """
         if not self._in_flight(session):
             for call in calls:
                 self._precheck(call)
+            if examine is not None:
+                examine()
         return self.registry.outbox.accept_many(
             session, calls, requested_by=principal.address, import_id=import_id
         )

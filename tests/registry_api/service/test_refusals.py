@@ -506,12 +506,42 @@ def test_assigning_more_than_the_share_held_is_refused_with_the_shares(world: Wo
         "typed_data": typed_data,
         "signatures": signatures(typed_data, world.acme, world.beta, world.university),
     }
-    filed = write(world.client, "/v1/assignments", acme, body)  # filing does not count shares
-    assignment = filed["subject"]["assignment_id"]  # type: ignore[index]
     with world.nothing_sent():
-        response = world.post(f"/v1/assignments/{assignment}/register", world.office, None)
-        details = refused(response, 422, "IPAssetRegistryShareTooHigh")
+        details = refused(
+            world.post("/v1/assignments", acme, body), 422, "IPAssetRegistryShareTooHigh"
+        )
     assert details == {"asset_id": right, "held": 5000, "asked": 6000}
+
+
+@pytest.mark.parametrize("doom", ["share too high", "consent missing"])
+def test_a_filing_that_could_not_be_registered_is_refused_before_it_uses_the_nonce(
+    world: World, doom: str
+) -> None:
+    # Filing checks only the formalities and uses up the assignor's nonce: a filing the office
+    # could only reject would make the parties sign again for nothing.
+    right = world.register_right([(ACME, 5000), (UNIVERSITY, 5000)])
+    acme = world.signed_in(world.acme)
+    share, code = (
+        (6000, "IPAssetRegistryShareTooHigh")
+        if doom == "share too high"
+        else (5000, "IPAssetRegistryMissingConsent")
+    )
+    typed_data = world.draft(acme, right, world.acme, share, ACME)
+    keys = (world.acme, world.beta) + ((world.university,) if doom == "share too high" else ())
+    body = {"typed_data": typed_data, "signatures": signatures(typed_data, *keys)}
+
+    with world.nothing_sent():
+        response = world.post("/v1/assignments", acme, body)
+
+    refused(response, 422, code)
+    assert "refused by the IP asset registry" in response.json()["error"]["message"]
+    again = world.draft(acme, right, world.acme, 5000, ACME)
+    assert again["message"]["nonce"] == typed_data["message"]["nonce"]
+    body = {
+        "typed_data": again,
+        "signatures": signatures(again, world.acme, world.beta, world.university),
+    }
+    write(world.client, "/v1/assignments", acme, body)
 
 
 def test_an_assignment_past_its_deadline_is_refused(world: World) -> None:
