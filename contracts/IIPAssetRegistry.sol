@@ -17,10 +17,12 @@ import {ITypedApprovals} from "./ITypedApprovals.sol";
 ///
 /// Filing is the formal check of a recordal request: deadline, chain and contract, a fresh nonce,
 /// valid signatures, the assignor's and assignee's keys bound to them and both active. The office
-/// examines at registration, against the state of that moment: every key still bound to its
-/// party, every party active, the right in force, the share held, every co-owner's consent.
-/// `checkAssignment` runs the same examination as a view, so that a service can refuse a doomed
-/// request before filing it. Signatures are given in order: the assignor's first (the
+/// examines at registration, against the state of that moment: the deadline not passed, every key
+/// still bound to its party, every party active, the right in force, the share held, every
+/// co-owner's consent. The signed deadline bounds registration as well as filing: the parties
+/// agreed to a transfer by that moment, so the office registers before it; after it a filed
+/// assignment can only be rejected, and the parties sign a new one. `checkAssignment` runs the
+/// same examination as a view, so that a service can refuse a doomed request before filing it. Signatures are given in order: the assignor's first (the
 /// assignment's `nonce` is its key's approval nonce), the assignee's second, then one per other
 /// co-owner in any order.
 interface IIPAssetRegistry is ITypedApprovals {
@@ -187,7 +189,8 @@ interface IIPAssetRegistry is ITypedApprovals {
         external
         returns (bytes32 assignmentId);
 
-    /// @notice Register a filed assignment after checking it again (office only).
+    /// @notice Register a filed assignment after checking it again (office only); not after its
+    /// deadline (`ApprovalExpired`): a late assignment can only be rejected.
     /// @param signers The keys that signed it, in the order they were filed.
     function registerAssignment(Assignment calldata assignment, address[] calldata signers)
         external;

@@ -303,14 +303,17 @@ contract IPAssetRegistry is IIPAssetRegistry, TypedApprovals {
         if (a.assignor == a.assignee) revert IPAssetRegistrySameParty(a.assignor);
     }
 
-    /// @dev The examination that registration makes, against the state of now: keys bound to
-    /// the parties, parties active, right in force, share held, every co-owner's consent.
-    /// Returns the right's owners as they are before the assignment.
+    /// @dev The examination that registration makes, against the state of now: deadline not
+    /// passed, keys bound to the parties, parties active, right in force, share held, every
+    /// co-owner's consent. Returns the right's owners as they are before the assignment.
     function _checkAssignment(Assignment calldata a, address[] memory signers)
         private
         view
         returns (Share[] memory owners)
     {
+        // The signed deadline bounds registration too: filed in time is not agreed for ever.
+        // Deadline first, as at filing: a late assignment is refused whatever else is wrong.
+        if (block.timestamp > a.deadline) revert ApprovalExpired(a.deadline, block.timestamp);
         _checkTerms(a);
         if (signers.length < 2) revert IPAssetRegistryMissingSignature(signers.length);
         _checkParty(a.assignor, signers[0]);

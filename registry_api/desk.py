@@ -1,8 +1,9 @@
 """The office's desk: what each API write does, from a checked request to an accepted operation.
 
 A write is refused at once (4xx) when the chain would refuse it now, found by running the call
-(`eth_call`) as the office; when operations are still on their way to the chain, a refusal may
-depend on them, so the write is accepted and its operation reports the outcome. Gas limits are
+(`eth_call`) as the office; a filing must also pass the examination that registration would make
+(`checkAssignment`). When operations are still on their way to the chain, a refusal may depend on
+them, so the write is accepted and its operation reports the outcome. Gas limits are
 bounds per kind of call rather than estimates: an estimate made before earlier operations are
 mined can be too low, and gas is free on the permissioned chain.
 """
@@ -13,7 +14,7 @@ import datetime
 import hashlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -21,11 +22,11 @@ from web3.types import TxParams, Wei
 
 from ledger.assets import asset_id as compute_asset_id
 from ledger.typed_data import Assignment, Domain, KeyRotation, TypedDataError, TypedStruct
-from ledger.types import AssetInput, AssetStatus, Share, SignedBy
+from ledger.types import AssetInput, AssetStatus, Role, Share, SignedBy
 from registry_api import schemas
 from registry_api.auth import Principal
 from registry_api.db.models import ImportRow, OperationRow
-from registry_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from registry_api.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from registry_api.mirror import queries
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import Call, OperationStatus, queued_count
@@ -61,7 +62,21 @@ class Desk:
     def enrol(
         self, session: Session, principal: Principal, request: schemas.EnrolRequest
     ) -> OperationRow:
-        """Issue the participant's certificate (office CA) and enrol it on chain."""
+        """Issue the participant's certificate (office CA) and enrol it on chain.
+
+        Only the founding office (the participant the relayer's key is bound to) enrols a
+        participant with the OFFICE role: through the API every office participant acts with
+        the relayer's key, so another office participant could otherwise make offices of its
+        own and act through them on itself, out of reach of the contract's rule.
+        """
+        if Role.OFFICE in schemas.roles_of(request.roles):
+            founding = self.ledger.participants.participant_of(self.registry.outbox.sender)
+            if principal.participant_id != founding:
+                raise Forbidden(
+                    f"only the founding office (participant {founding}) may enrol a participant "
+                    "with the OFFICE role",
+                    {"participant_id": request.participant_id, "founding_office": founding},
+                )
         authority, ca = self.registry.authority, self.registry.ca
         if authority is None or ca is None:
             raise ServiceUnavailable(
@@ -107,6 +122,7 @@ class Desk:
     def participant_status(
         self, session: Session, principal: Principal, participant_id: int, action: str, reason: int
     ) -> OperationRow:
+        _refuse_self_action(principal, participant_id)
         participants = self.ledger.participants
         args: tuple[object, ...] = (
             (participant_id,) if action == "reinstate" else (participant_id, reason)
@@ -127,6 +143,7 @@ class Desk:
         participant_id: int,
         request: schemas.RecoverKeyRequest,
     ) -> OperationRow:
+        _refuse_self_action(principal, participant_id)
         participants = self.ledger.participants
         call = Call(
             kind="recover_key",
@@ -270,6 +287,13 @@ class Desk:
         if domain != assets.domain():
             raise Unprocessable("the assignment was signed for another chain or contract")
         signatures = [SignedBy(s.signer, s.signature) for s in request.signatures]
+
+        def examine() -> None:
+            # Filing checks only the formalities, and it uses up the assignor's nonce: a filing
+            # that registration would refuse now (share not held, consent missing...) is refused
+            # here, before the parties' signatures are spent on it.
+            assets.check_assignment(assignment, [s.signer for s in signatures])
+
         call = Call(
             kind="file_assignment",
             target=assets.address,
@@ -280,7 +304,7 @@ class Desk:
                 "asset_id": _hex(assignment.asset_id),
             },
         )
-        return self.relay(session, principal, [call])[0]
+        return self.relay(session, principal, [call], examine=examine)[0]
 
     def register_assignment(
         self, session: Session, principal: Principal, assignment_id: bytes
@@ -332,11 +356,17 @@ class Desk:
         calls: Sequence[Call],
         *,
         import_id: str | None = None,
+        examine: Callable[[], None] | None = None,
     ) -> list[OperationRow]:
-        """Check the calls against the chain (unless operations are in flight) and accept them."""
+        """Check the calls against the chain (unless operations are in flight) and accept them.
+
+        `examine`, if given, runs after the calls' own checks: a further view that must pass.
+        """
         if not self._in_flight(session):
             for call in calls:
                 self._precheck(call)
+            if examine is not None:
+                examine()
         return self.registry.outbox.accept_many(
             session, calls, requested_by=principal.address, import_id=import_id
         )
@@ -396,6 +426,22 @@ class Desk:
             if pending:
                 with progress:
                     progress.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
+def _refuse_self_action(principal: Principal, participant_id: int) -> None:
+    """Forbidden if an office participant would act on its own participant.
+
+    The contract refuses an office key acting on its own participant (a stolen key could not
+    suspend its holder out of reach, nor recover its keys), but through the API every office
+    participant acts with the relayer's key, so the contract sees only the relayer's
+    participant: the rule is checked here on the caller.
+    """
+    if principal.participant_id == participant_id:
+        raise Forbidden(
+            f"an office participant cannot act on its own participant ({participant_id}): "
+            "another office participant must do it",
+            {"participant_id": participant_id},
+        )
 
 
 def _parse(kind: type[S], typed_data: dict[str, object]) -> tuple[Domain, S]:

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from cryptography import x509
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ledger.backends.rpc import RpcBackend
@@ -24,6 +25,7 @@ from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
 from wallets.certificates import CertificateDirectory, CertificateError, load_root
+from wallets.display import markup_safe, visible
 from wallets.keystore import (
     WALLET_DIR_ENV,
     WalletDirectory,
@@ -115,8 +117,11 @@ DEFAULT_RPC = "http://127.0.0.1:8545"
 
 
 def fail(message: str) -> typer.Exit:
-    """Print an error (never a traceback) and give the exit to raise."""
-    errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    """Print an error (never a traceback) and give the exit to raise.
+
+    The message is printed as it reads: errors quote the service, the chain and files.
+    """
+    errors.print(f"[red]error:[/red] {markup_safe(message)}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -234,7 +239,9 @@ def wallet_new(
         entry = wallets.create(name, _new_password(password_file))
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
-    console.print(f"created wallet {entry.name!r} in {wallets.root}")
+    console.print(
+        f"created wallet {markup_safe(repr(entry.name))} in {markup_safe(str(wallets.root))}"
+    )
     console.print(f"address: {entry.address}", soft_wrap=True)
     console.print(
         "give the office your address and public key (`ipledger wallet address --public-key`) "
@@ -276,7 +283,9 @@ def wallet_import(
             entry = wallets.import_key(name, parse_private_key(text), _new_password(password_file))
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
-    console.print(f"imported wallet {entry.name!r}: {entry.address}", soft_wrap=True)
+    console.print(
+        f"imported wallet {markup_safe(repr(entry.name))}: {entry.address}", soft_wrap=True
+    )
 
 
 @wallet_app.command("list")
@@ -285,11 +294,11 @@ def wallet_list(wallet_dir: WalletDirOption = None) -> None:
     wallets = _directory(wallet_dir)
     entries = wallets.list()
     if not entries:
-        console.print(f"no wallets in {wallets.root}")
+        console.print(f"no wallets in {markup_safe(str(wallets.root))}")
         return
-    table = Table("wallet", "address", "rotation in progress", title=str(wallets.root))
+    table = Table("wallet", "address", "rotation in progress", title=markup_safe(str(wallets.root)))
     for entry in entries:
-        table.add_row(entry.name, entry.address, entry.pending_address or "")
+        table.add_row(markup_safe(entry.name), entry.address, entry.pending_address or "")
     console.print(table)
 
 
@@ -377,12 +386,14 @@ def wallet_sign(
 
 
 def _show(shown: Review) -> None:
+    # The review's values show control characters already; their Rich markup is escaped
+    # here, where Rich would read it.
     console.print(f"[bold]{shown.struct.PRIMARY_TYPE} to sign[/bold]")
     width = max(len(label) for label, _ in shown.lines)
     for label, value in shown.lines:
-        console.print(f"  {label:<{width}}  {value}", soft_wrap=True, highlight=False)
+        console.print(f"  {label:<{width}}  {escape(value)}", soft_wrap=True, highlight=False)
     for warning in shown.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
 
 
 @wallet_app.command("rotate")
@@ -432,7 +443,7 @@ def wallet_rotate(
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
     console.print("[bold]Key rotation[/bold]")
-    console.print(f"  participant  {party.label}", soft_wrap=True, highlight=False)
+    console.print(f"  participant  {markup_safe(party.label)}", soft_wrap=True, highlight=False)
     console.print(f"  current key  {plan.current_key} (retired for good)", soft_wrap=True)
     console.print(f"  new key      {plan.new_key}", soft_wrap=True)
     if plan.recorded:
@@ -453,7 +464,8 @@ def wallet_rotate(
         raise fail(str(exc)) from None
     console.print(
         f"rotated: participant {recorded.participant_id} now signs with {recorded.new_key}; "
-        f"{recorded.old_key} is retired (its keystore is kept in {wallets.root / 'retired'})",
+        f"{recorded.old_key} is retired (its keystore is kept in "
+        f"{markup_safe(str(wallets.root / 'retired'))})",
         soft_wrap=True,
     )
     console.print(
@@ -493,4 +505,5 @@ def wallet_login(
         token = RegistryClient(registry).sign_in(signer)
     except _EXPECTED as exc:
         raise fail(str(exc)) from None
-    print(token)
+    # The token comes from the service: a control character in it must not reach the terminal.
+    print(visible(token))

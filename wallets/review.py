@@ -17,6 +17,7 @@ from eth_typing import ChecksumAddress
 from ledger.deploy import Ledger
 from ledger.typed_data import Assignment, Domain, KeyRotation, TypedDataError, TypedStruct
 from ledger.types import TOTAL_BPS, AssetStatus
+from wallets.display import visible
 from wallets.lookup import Lookup, PartyFacts
 from wallets.signer import TypedDataJSON
 
@@ -71,7 +72,7 @@ class Review:
     struct: TypedStruct
     domain: Domain
     contract: str
-    #: (label, value) pairs in reading order.
+    #: (label, value) pairs in reading order; control characters in values written visibly.
     lines: tuple[tuple[str, str], ...]
     #: What the signer should know before signing (a party not identified, a right unknown).
     warnings: tuple[str, ...]
@@ -141,7 +142,10 @@ def review(
     else:
         assert isinstance(struct, KeyRotation)
         lines, warnings = _rotation(struct, lookup, signer)
-    return Review(struct, domain, contract, (*lines, *common), tuple(warnings))
+    # Titles, numbers and legal names are written by others: a newline in one would forge a
+    # line of this review, so every control character is shown, never obeyed.
+    told = tuple((label, visible(value)) for label, value in (*lines, *common))
+    return Review(struct, domain, contract, told, tuple(visible(w) for w in warnings))
 
 
 def _assignment(

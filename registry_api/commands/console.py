@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from wallets.display import markup_safe
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -18,8 +19,11 @@ errors = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print an error (never a traceback) and give the exit to raise."""
-    errors.print(f"[red]error:[/red] {message}")
+    """Print an error (never a traceback) and give the exit to raise.
+
+    The message is printed as it reads: errors quote the chain, certificates and files.
+    """
+    errors.print(f"[red]error:[/red] {markup_safe(message)}")
     return typer.Exit(code=1)
 
 

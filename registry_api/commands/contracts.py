@@ -30,6 +30,7 @@ from registry_api.identity.certificates import (
     self_signed,
 )
 from registry_api.office import office_certificate
+from wallets.display import markup_safe
 from wallets.passwords import PasswordUnavailable, password_from
 from wallets.signer import KeyFileError, LocalSigner
 
@@ -195,7 +196,9 @@ def contracts_verify(
     table = Table("contract", "address", "result")
     for check in checks:
         verdict = "[green]matches[/green]" if check.matches else "[red]DIFFERS[/red]"
-        table.add_row(check.name, check.address, f"{verdict}: {check.reason}")
+        table.add_row(
+            markup_safe(check.name), check.address, f"{verdict}: {markup_safe(check.reason)}"
+        )
     console.print(table)
     different = [check.name for check in checks if not check.matches]
     if different:

@@ -41,6 +41,7 @@ from wallets.certificates import (
     ParticipantIdentity,
     load_root,
 )
+from wallets.display import markup_safe
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
 from wallets.signer import KeyFileError, LocalSigner
 
@@ -178,15 +179,16 @@ def _show_certificate(certificate: ParticipantCertificate, path: Path | None) ->
     identity = certificate.identity
     table = Table("field", title=f"certificate of participant {identity.participant_id}")
     table.add_column("value", overflow="fold")
-    table.add_row("legal name", identity.legal_name)
-    table.add_row("registration number", identity.registration_number)
-    table.add_row("country", identity.country)
+    # Names and numbers are the participant's words: shown as they read, never as markup.
+    table.add_row("legal name", markup_safe(identity.legal_name))
+    table.add_row("registration number", markup_safe(identity.registration_number))
+    table.add_row("country", markup_safe(identity.country))
     table.add_row("roles", ", ".join(r.name for r in Role if r in identity.roles and r.name))
     table.add_row("keys at issue", "\n".join(identity.keys))
     table.add_row("valid", f"{certificate.not_before:%Y-%m-%d} to {certificate.not_after:%Y-%m-%d}")
     table.add_row("SHA-256 (on chain)", "0x" + certificate.fingerprint.hex())
     if path is not None:
-        table.add_row("file", str(path))
+        table.add_row("file", markup_safe(str(path)))
     console.print(table)
 
 
@@ -376,22 +378,27 @@ def identity_verify(
     _show_report(report)
     if not report.verified:
         raise fail(report.summary())
-    console.print(f"[green]{report.summary()}[/green]", soft_wrap=True)
+    console.print(f"[green]{markup_safe(report.summary())}[/green]", soft_wrap=True)
 
 
 def _show_report(report: IdentityReport) -> None:
     certificate = report.certificate
     if certificate is not None:
+        # A certificate under check may be forged: its text is shown, never obeyed.
         console.print(
-            f"{certificate.legal_name} ({certificate.country}, "
-            f"reg. {certificate.registration_number}), participant {certificate.participant_id}, "
-            f"roles {', '.join(certificate.roles)}",
+            markup_safe(
+                f"{certificate.legal_name} ({certificate.country}, "
+                f"reg. {certificate.registration_number}), "
+                f"participant {certificate.participant_id}, roles {', '.join(certificate.roles)}"
+            ),
             soft_wrap=True,
             highlight=False,
         )
-    table = Table("check", "outcome", "detail", title=f"identity of {report.query}")
+    table = Table("check", "outcome", "detail", title=f"identity of {markup_safe(report.query)}")
     colours = {"passed": "green", "failed": "red", "skipped": "yellow"}
     for check in report.checks:
         colour = colours[check.outcome]
-        table.add_row(check.name.value, f"[{colour}]{check.outcome}[/{colour}]", check.detail)
+        table.add_row(
+            check.name.value, f"[{colour}]{check.outcome}[/{colour}]", markup_safe(check.detail)
+        )
     console.print(table)

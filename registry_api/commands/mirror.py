@@ -24,6 +24,7 @@ from registry_api.mirror.apply import DeepReorg, UnappliableLog, clear_mirror
 from registry_api.mirror.indexer import Indexer, IndexerOptions, Step
 from registry_api.mirror.verify import differences
 from registry_api.settings import Settings
+from wallets.display import markup_safe
 
 mirror_app = typer.Typer(
     help="Mirror the ledger's events into SQL (SQLite or PostgreSQL), check it against the chain.",
@@ -117,7 +118,7 @@ def mirror_sync(
                 for entry in step.applied.not_applied:
                     console.print(
                         f"[yellow]not applied:[/yellow] log {entry.log_index} of block "
-                        f"{entry.block_number} from {entry.contract}: {entry.reason}"
+                        f"{entry.block_number} from {entry.contract}: {markup_safe(entry.reason)}"
                     )
             if step.rolled_back_to is not None:
                 console.print(
@@ -210,6 +211,17 @@ def mirror_verify(
         return
     table = Table("record", "field", "mirror", "chain", title="differences")
     for difference in found:
-        table.add_row(difference.record, difference.field, difference.mirror, difference.chain)
+        # Values are titles and names as stored: shown as they read, never as markup.
+        table.add_row(
+            *(
+                markup_safe(value)
+                for value in (
+                    difference.record,
+                    difference.field,
+                    difference.mirror,
+                    difference.chain,
+                )
+            )
+        )
     console.print(table)
     raise fail(f"{len(found)} difference(s) between the mirror and the chain")

@@ -19,7 +19,11 @@ router = APIRouter(prefix="/participants", tags=["participants"])
 
 @router.post("", status_code=202, responses=ACCEPTED)
 def enrol(body: schemas.EnrolRequest, write: OfficeWrite) -> JSONResponse:
-    """Issue the identified participant's certificate and enrol it (office)."""
+    """Issue the identified participant's certificate and enrol it (office).
+
+    A participant with the OFFICE role is enrolled only by the founding office (the participant
+    the relayer's key is bound to); any office participant enrols the other roles.
+    """
     return write.accept_one(lambda: write.desk.enrol(write.session, write.principal, body))
 
 
@@ -27,7 +31,7 @@ def enrol(body: schemas.EnrolRequest, write: OfficeWrite) -> JSONResponse:
 def suspend(
     participant_id: ParticipantIdPath, body: schemas.StatusChangeRequest, write: OfficeWrite
 ) -> JSONResponse:
-    """Suspend a participant: its keys stop working at once (office)."""
+    """Suspend a participant: its keys stop working at once (office, not on itself)."""
     return write.accept_one(
         lambda: write.desk.participant_status(
             write.session, write.principal, participant_id, "suspend", body.reason_code
@@ -37,7 +41,7 @@ def suspend(
 
 @router.post("/{participant_id}/reinstate", status_code=202, responses=ACCEPTED)
 def reinstate(participant_id: ParticipantIdPath, write: OfficeWrite) -> JSONResponse:
-    """Lift a suspension (office)."""
+    """Lift a suspension (office, not on itself)."""
     return write.accept_one(
         lambda: write.desk.participant_status(
             write.session, write.principal, participant_id, "reinstate", 0
@@ -49,7 +53,7 @@ def reinstate(participant_id: ParticipantIdPath, write: OfficeWrite) -> JSONResp
 def revoke(
     participant_id: ParticipantIdPath, body: schemas.StatusChangeRequest, write: OfficeWrite
 ) -> JSONResponse:
-    """Revoke a participant for good (office)."""
+    """Revoke a participant for good (office, not on itself)."""
     return write.accept_one(
         lambda: write.desk.participant_status(
             write.session, write.principal, participant_id, "revoke", body.reason_code
@@ -61,7 +65,7 @@ def revoke(
 def recover_key(
     participant_id: ParticipantIdPath, body: schemas.RecoverKeyRequest, write: OfficeWrite
 ) -> JSONResponse:
-    """Replace a participant's lost key, after re-identifying it (office)."""
+    """Replace a participant's lost key, after re-identifying it (office, not on itself)."""
     return write.accept_one(
         lambda: write.desk.recover_key(write.session, write.principal, participant_id, body)
     )

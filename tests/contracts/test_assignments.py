@@ -440,6 +440,35 @@ def test_an_assignment_past_its_deadline_is_refused(world: Parties) -> None:
     assert refused.value.timestamp > deadline
 
 
+def test_an_assignment_filed_in_time_is_not_registered_after_its_deadline(
+    world: Parties,
+) -> None:
+    # The signed deadline bounds registration too: the parties agreed to a transfer by then,
+    # not at whatever later moment the office gets to it. After it, rejection alone is left.
+    assets = world.ledger.assets
+    right_id = register_right(world, ACME_ALONE)
+    deadline = world.now() + 30 * DAY
+    domain, assignment = draft(world, right_id, ACME_ID, BETA_ID, TOTAL_BPS, deadline=deadline)
+    filed = assets.file_assignment(
+        assignment, signed_by(domain, assignment, world.acme, world.beta)
+    ).event
+    world.ledger.chain.backend.mine_at(deadline - 60)
+    assets.check_assignment(assignment, filed.signers)  # a minute before: still registrable
+    world.ledger.chain.backend.mine_at(deadline + 90 * DAY)
+
+    with pytest.raises(ApprovalExpired) as examined:
+        assets.check_assignment(assignment, filed.signers)
+    with pytest.raises(ApprovalExpired) as refused:
+        assets.register_assignment(assignment, filed.signers)
+
+    assert examined.value.deadline == refused.value.deadline == deadline
+    assert refused.value.timestamp > deadline
+    assert assets.owners_of(right_id) == ACME_ALONE
+    assert assets.assignment(filed.assignment_id).status == AssignmentStatus.FILED
+    rejected = assets.reject_assignment(filed.assignment_id, INCOMPLETE_DEED).event
+    assert rejected.assignment_id == filed.assignment_id
+
+
 def test_an_assignment_signed_for_another_chain_is_refused(world: Parties) -> None:
     right_id = register_right(world, ACME_ALONE)
     domain, assignment = draft(world, right_id, ACME_ID, BETA_ID, TOTAL_BPS)
@@ -690,7 +719,9 @@ def test_an_assignee_whose_certificate_expires_after_filing_stops_the_registrati
         20, Role.PARTICIPANT, fingerprint(newcomer.address), not_after, [newcomer.address]
     )
     right_id = register_right(world, ACME_ALONE)
-    domain, assignment = draft(world, right_id, ACME_ID, 20, TOTAL_BPS, deadline=not_after)
+    # Due after the certificate ends: registration is still within the signed deadline.
+    deadline = not_after + DAY
+    domain, assignment = draft(world, right_id, ACME_ID, 20, TOTAL_BPS, deadline=deadline)
     signatures = signed_by(domain, assignment, world.acme, newcomer)
     filed = assets.file_assignment(assignment, signatures).event
     world.ledger.chain.backend.mine_at(not_after + 1)
@@ -751,7 +782,9 @@ def test_a_right_whose_term_ends_after_filing_is_not_assigned(world: Parties) ->
         owners=ACME_ALONE,
     )
     right_id = assets.register_asset(right).event.asset_id
-    _, assignment, signatures = signed(world, right_id, ACME_ID, BETA_ID, TOTAL_BPS)
+    # Due after the term ends: registration is still within the signed deadline.
+    domain, assignment = draft(world, right_id, ACME_ID, BETA_ID, TOTAL_BPS, deadline=expiry + DAY)
+    signatures = signed_by(domain, assignment, world.acme, world.beta)
     filed = assets.file_assignment(assignment, signatures).event
     world.ledger.chain.backend.mine_at(expiry + 60)
 

@@ -6,6 +6,7 @@ and what it signs is then filed and registered by the contract.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -311,3 +312,39 @@ def test_the_wallet_rotates_its_key_through_the_office_and_switches(
     assert f"Gamma Materials GmbH (participant {GAMMA_ID})" in result.stdout
     assert world.ledger.participants.participant_of(new) == GAMMA_ID
     assert world.ledger.participants.is_retired(signing.gamma)  # type: ignore[arg-type]
+
+
+@on_anvil
+def test_markup_and_control_characters_from_the_chain_are_shown_as_they_are_not_obeyed(
+    signing: Signing, office_ca: CertificateAuthority
+) -> None:
+    world = signing.world
+    # `[/bold]` crashed Rich's markup parser, `[conceal]` hid text, a newline forged a share
+    # line, ESC sequences drive the terminal: all of it is a right's title or a legal name.
+    title = "Gripper[/bold] [conceal]secret[/conceal]\n  share        1% of the whole right\x1b[2J"
+    right = world.ledger.assets.register_asset(
+        AssetInput(
+            jurisdiction=b"KR", kind=AssetKind.PATENT, number="1020240999999", title=title,
+            document_hash=hashlib.sha256(b"specification").digest(),
+            filing_date=1_700_000_000, registration_date=1_720_000_000,
+            expiry_date=2_300_000_000, owners=(Share(GAMMA_ID, 10_000),),
+        )
+    ).event.asset_id  # fmt: skip
+    beta = certify(world, office_ca, BETA_ID, world.beta, "[bold red]Beta[/] \x1b]0;owned\x07Co")
+    (signing.tmp / "certificates" / "beta.pem").write_text(beta.pem())
+    domain, assignment = signing.draft()
+    assignment = dataclasses.replace(assignment, asset_id=right)
+
+    result = signing.sign(signing.file(domain, assignment), "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "\x07" not in result.output
+    assert (
+        '"Gripper[/bold] [conceal]secret[/conceal]\\n  share        1% of the whole right'
+        '\\x1b[2J"' in result.stdout
+    )
+    assert f"[bold red]Beta[/] \\x1b]0;owned\\x07Co (participant {BETA_ID})" in result.stdout
+    shares = [line for line in result.stdout.splitlines() if line.strip().startswith("share")]
+    assert shares == ["  share        100% of the whole right (10,000 of 10,000 basis points)"]
+    assert "signature: 0x" in result.stdout

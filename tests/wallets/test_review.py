@@ -212,3 +212,49 @@ def test_a_key_rotation_is_told_with_the_participant_and_both_keys(
     assert told["participant"] == f"Acme Robotics Ltd (participant {ACME_ID})"
     assert told["what"] == f"Key rotation: {world.acme.address} is replaced by {world.beta.address}"
     assert shown.contract == "ParticipantRegistry"
+
+
+def test_control_characters_from_the_chain_and_certificates_are_shown_visibly(
+    world: Parties, office_ca: CertificateAuthority
+) -> None:
+    # A title whose newline forges a review line, whose ESC sequence hides text on a terminal
+    # and whose right-to-left override reverses what follows; a legal name likewise.
+    title = "Gripper\n  share        1% of the whole right\x1b[8mhidden\x1b[0m \u202eevil\x85"
+    right = world.ledger.assets.register_asset(
+        AssetInput(
+            jurisdiction=b"KR",
+            kind=AssetKind.PATENT,
+            number="1020240999999",
+            title=title,
+            document_hash=hashlib.sha256(b"specification").digest(),
+            filing_date=1_700_000_000,
+            registration_date=1_720_000_000,
+            expiry_date=2_300_000_000,
+            owners=(Share(ACME_ID, 10_000),),
+        )
+    ).event.asset_id
+    certificates = [
+        certify(world, office_ca, ACME_ID, world.acme, "Acme\rRobotics\u2066 Ltd\\n"),
+        certify(world, office_ca, BETA_ID, world.beta, "Beta Devices Co"),
+    ]
+    now = datetime.datetime.fromtimestamp(world.now(), datetime.UTC)
+    lookup = ChainLookup(world.ledger, CertificateList(certificates), office_ca.root, now=now)
+    domain, assignment = drafted(world, right)
+
+    shown = review(
+        assignment.typed_data(domain),
+        LedgerDeployment(world.ledger),
+        lookup,
+        world.acme.address,
+        world.now(),
+    )
+
+    told = lines(shown)
+    assert told["right"] == (
+        'KR patent 1020240999999 "Gripper\\n  share        1% of the whole right'
+        '\\x1b[8mhidden\\x1b[0m \\u202eevil\\x85"'
+    )
+    # A backslash is doubled, so that a name cannot pass itself off as a shown control.
+    assert told["assignor"] == f"Acme\\rRobotics\\u2066 Ltd\\\\n (participant {ACME_ID})"
+    for label, value in shown.lines:
+        assert value.isprintable(), (label, value)

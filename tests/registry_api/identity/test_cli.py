@@ -157,3 +157,18 @@ def test_deploy_without_a_ca_labels_its_stand_in_certificate(
 
     assert deployed.exit_code == 0, deployed.output
     assert "no office CA given (--ca-dir): created a SELF-SIGNED stand-in" in flat(deployed.output)
+
+
+def test_a_legal_name_with_markup_and_controls_is_printed_as_it_reads(ca_dir: Path) -> None:
+    gamma = LocalSigner.generate()
+
+    issued = ipledger(
+        "identity", "issue", "--ca-dir", str(ca_dir), "--participant-id", "20",
+        "--legal-name", "G[/bold] [conceal]x[/conceal]\nroles OFFICE\x1b[8m",
+        "--registration-number", "HRB 123456", "--country", "de", "--role", "participant",
+        "--public-key", "0x" + gamma.public_key.hex(),
+    )  # fmt: skip
+
+    assert issued.exit_code == 0, issued.output
+    assert "\x1b" not in issued.output
+    assert "G[/bold] [conceal]x[/conceal]\\nroles OFFICE\\x1b[8m" in issued.output

@@ -356,6 +356,84 @@ def test_a_participant_uploading_rights_is_forbidden(world: World) -> None:
         refused(response, 403, "forbidden")
 
 
+def enrolment(participant_id: int, key: LocalSigner, roles: list[str]) -> dict[str, object]:
+    return {
+        "participant_id": participant_id,
+        "legal_name": f"Office branch {participant_id}",
+        "registration_number": f"REG-{participant_id}",
+        "country": "KR",
+        "roles": roles,
+        "keys": [key.address],
+        "public_key": "0x" + key.public_key.hex(),
+    }
+
+
+#: Ids of office participants the tests enrol, one each so that no test sees another's acts
+#: (from 200: the ids below are the other tests').
+_branch_ids = count(200)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """An office participant other than the founding office, signed in."""
+
+    participant_id: int
+    key: LocalSigner
+    headers: Headers
+
+
+@pytest.fixture
+def branch(world: World) -> Branch:
+    """A participant enrolled with the OFFICE role by the founding office; signed in."""
+    participant_id, key = next(_branch_ids), LocalSigner.generate()
+    write(
+        world.client, "/v1/participants", world.office, enrolment(participant_id, key, ["office"])
+    )
+    return Branch(participant_id, key, world.signed_in(key))
+
+
+SELF_ACTS = [
+    ("suspend", {"reason_code": 1}),
+    ("reinstate", None),
+    ("revoke", {"reason_code": 1}),
+    ("keys/recover", "recover"),
+]
+
+
+@pytest.mark.parametrize(("act", "body"), SELF_ACTS, ids=[a for a, _ in SELF_ACTS])
+def test_an_office_participant_cannot_act_on_itself(
+    world: World, branch: Branch, act: str, body: object
+) -> None:
+    # Every office participant acts through the relayer's key, so the contract sees the
+    # founding office acting on the branch: the service must check the caller itself.
+    if body == "recover":
+        body = {"lost_key": branch.key.address, "new_key": LocalSigner.generate().address}
+    path = f"/v1/participants/{branch.participant_id}/{act}"
+    with world.nothing_sent():
+        response = world.post(path, branch.headers, body)
+    details = refused(response, 403, "forbidden")
+    assert details == {"participant_id": branch.participant_id}
+    assert "its own participant" in response.json()["error"]["message"]
+    record = world.client.get(f"/v1/participants/{branch.participant_id}").json()
+    assert record["status"] == "active"
+    assert record["keys"] == [branch.key.address]
+
+
+def test_only_the_founding_office_enrols_an_office(world: World, branch: Branch) -> None:
+    office, bank = next(_branch_ids), next(_branch_ids)
+    with world.nothing_sent():
+        response = world.post(
+            "/v1/participants",
+            branch.headers,
+            enrolment(office, LocalSigner.generate(), ["office"]),
+        )
+    refused(response, 403, "forbidden")
+    assert "founding office" in response.json()["error"]["message"]
+    # The branch still enrols participants without the OFFICE role.
+    enrolled = enrolment(bank, LocalSigner.generate(), ["bank"])
+    write(world.client, "/v1/participants", branch.headers, enrolled)
+
+
 # --- unknown things ---
 
 
@@ -429,12 +507,42 @@ def test_assigning_more_than_the_share_held_is_refused_with_the_shares(world: Wo
         "typed_data": typed_data,
         "signatures": signatures(typed_data, world.acme, world.beta, world.university),
     }
-    filed = write(world.client, "/v1/assignments", acme, body)  # filing does not count shares
-    assignment = filed["subject"]["assignment_id"]  # type: ignore[index]
     with world.nothing_sent():
-        response = world.post(f"/v1/assignments/{assignment}/register", world.office, None)
-        details = refused(response, 422, "IPAssetRegistryShareTooHigh")
+        details = refused(
+            world.post("/v1/assignments", acme, body), 422, "IPAssetRegistryShareTooHigh"
+        )
     assert details == {"asset_id": right, "held": 5000, "asked": 6000}
+
+
+@pytest.mark.parametrize("doom", ["share too high", "consent missing"])
+def test_a_filing_that_could_not_be_registered_is_refused_before_it_uses_the_nonce(
+    world: World, doom: str
+) -> None:
+    # Filing checks only the formalities and uses up the assignor's nonce: a filing the office
+    # could only reject would make the parties sign again for nothing.
+    right = world.register_right([(ACME, 5000), (UNIVERSITY, 5000)])
+    acme = world.signed_in(world.acme)
+    share, code = (
+        (6000, "IPAssetRegistryShareTooHigh")
+        if doom == "share too high"
+        else (5000, "IPAssetRegistryMissingConsent")
+    )
+    typed_data = world.draft(acme, right, world.acme, share, ACME)
+    keys = (world.acme, world.beta) + ((world.university,) if doom == "share too high" else ())
+    body = {"typed_data": typed_data, "signatures": signatures(typed_data, *keys)}
+
+    with world.nothing_sent():
+        response = world.post("/v1/assignments", acme, body)
+
+    refused(response, 422, code)
+    assert "refused by the IP asset registry" in response.json()["error"]["message"]
+    again = world.draft(acme, right, world.acme, 5000, ACME)
+    assert again["message"]["nonce"] == typed_data["message"]["nonce"]
+    body = {
+        "typed_data": again,
+        "signatures": signatures(again, world.acme, world.beta, world.university),
+    }
+    write(world.client, "/v1/assignments", acme, body)
 
 
 def test_an_assignment_past_its_deadline_is_refused(world: World) -> None:
