@@ -13,6 +13,7 @@ from ledger.backends.embedded import EmbeddedBackend
 from ledger.embedded.datadir import DataDirError
 from ledger.embedded.server import BackgroundServer
 from ledger.errors import LedgerError
+from ledger.nesting import bound_recursion
 from registry_api.app import create_app
 from registry_api.commands.console import console, fail
 from registry_api.identity.authority import AuthorityError
@@ -50,6 +51,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
+    bound_recursion()  # before any thread starts: they take their stack size from it
     overrides: dict[str, object] = {
         name: value
         for name, value in {
