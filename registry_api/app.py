@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from ledger.nesting import MAX_JSON_DEPTH, JsonDepth, bound_recursion
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
+from registry_api.headers import SecurityHeaders, install_docs
 from registry_api.mirror import queries
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import queued_count
@@ -50,7 +51,10 @@ def create_app(registry: Registry) -> FastAPI:
             "?wait=true answers once the write is queryable."
         ),
         responses=ERRORS,
+        docs_url=None,  # served by install_docs, under a Content-Security-Policy
+        redoc_url=None,
     )
+    install_docs(app, app.openapi_url or "/openapi.json")
     app.state.registry = registry
     app.state.desk = Desk(registry)
     install_handlers(app)
@@ -74,6 +78,7 @@ def create_app(registry: Registry) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
     )
+    app.add_middleware(SecurityHeaders)  # the outermost: on the body guard's refusals too
     return app
 
 

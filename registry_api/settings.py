@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: HS256 keys at least as long as the hash (RFC 7518 section 3.2).
+MIN_TOKEN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -55,7 +58,8 @@ class Settings(BaseSettings):
     ca_dir: Path | None = None
     #: Password of the CA's key (IPLEDGER_CA_PASSWORD); empty means the keystores' password.
     ca_password: SecretStr | None = None
-    #: Signs the API's tokens; empty means a random secret kept in `data_dir/token-secret`.
+    #: Signs the API's tokens (HS256): at least 32 bytes, the hash's size (RFC 7518 3.2), or
+    #: empty for a random secret kept in `data_dir/token-secret`.
     token_secret: SecretStr | None = None
     token_seconds: int = Field(default=900, ge=60, le=86_400)
     challenge_seconds: int = Field(default=300, ge=30, le=3_600)
@@ -68,6 +72,20 @@ class Settings(BaseSettings):
     relayer_batch: int = Field(default=500, ge=1)
     #: Rights registered per transaction in a bulk import.
     import_batch: int = Field(default=100, ge=1, le=250)
+
+    @field_validator("token_secret")
+    @classmethod
+    def _token_secret_is_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or not secret.get_secret_value():
+            return None
+        size = len(secret.get_secret_value().encode())
+        if size < MIN_TOKEN_SECRET_BYTES:
+            # A short HMAC key can be guessed offline from any one token: refuse to start.
+            raise ValueError(
+                f"IPLEDGER_TOKEN_SECRET has {size} bytes: it must have at least "
+                f"{MIN_TOKEN_SECRET_BYTES} bytes (or be empty for a generated one)"
+            )
+        return secret
 
     @property
     def ca_path(self) -> Path:

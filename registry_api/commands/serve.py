@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.embedded.datadir import DataDirError
@@ -68,7 +69,12 @@ def serve(
     }
     if rpc is not None:
         overrides["chain"] = "rpc"
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:  # e.g. a token secret too short: refused before anything runs
+        raise fail(
+            "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        ) from None
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

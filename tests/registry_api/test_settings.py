@@ -16,3 +16,27 @@ def test_settings_default_to_sqlite_in_the_data_directory(monkeypatch: pytest.Mo
 
     assert settings.sqlalchemy_url() == "sqlite:////srv/ipledger/registry.sqlite3"
     assert settings.confirmations == 2
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "가" * 10])
+def test_a_token_secret_shorter_than_32_bytes_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", secret)
+
+    with pytest.raises(ValueError, match=r"IPLEDGER_TOKEN_SECRET .* at least 32 bytes"):
+        Settings()
+
+
+def test_a_token_secret_of_32_bytes_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", "가" * 11)  # 33 bytes in UTF-8, 11 characters
+
+    settings = Settings()
+
+    assert settings.token_secret is not None
+
+
+def test_an_empty_token_secret_means_the_generated_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", "")
+
+    assert Settings().token_secret is None
