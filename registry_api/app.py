@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import dataclasses
+import email.message
 import json
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
+from ledger.nesting import MAX_JSON_DEPTH, JsonDepth, bound_recursion
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
+from registry_api.headers import SecurityHeaders, install_docs
 from registry_api.mirror import queries
 from registry_api.rate_limit import RateLimit
 from registry_api.registry import Registry
@@ -40,6 +42,7 @@ UPLOAD_PATHS = ("/v1/rights/import", "/v1/rights/bulk")
 
 
 def create_app(registry: Registry) -> FastAPI:
+    bound_recursion()  # before the server starts the threads that answer requests
     app = FastAPI(
         title="IP Rights Ledger registry",
         version="1",
@@ -50,7 +53,10 @@ def create_app(registry: Registry) -> FastAPI:
             "?wait=true answers once the write is queryable."
         ),
         responses=ERRORS,
+        docs_url=None,  # served by install_docs, under a Content-Security-Policy
+        redoc_url=None,
     )
+    install_docs(app, app.openapi_url or "/openapi.json")
     app.state.registry = registry
     app.state.desk = Desk(registry)
     app.state.sign_in_rate_limit = RateLimit(
@@ -80,52 +86,12 @@ def create_app(registry: Registry) -> FastAPI:
     app.add_middleware(
         BodyLimit, limit=settings.max_request_bytes, upload_limit=settings.max_upload_bytes
     )
+    app.add_middleware(SecurityHeaders)  # the outermost: on the body guard's refusals too
     return app
-
-
-#: Deepest nesting of a JSON body. The embedded EVM raises Python's recursion limit to 12,288,
-#: deep enough that json.loads overflows the C stack before it raises RecursionError: a body of
-#: 25 KB of "[" would kill the process. The API's bodies nest a few levels.
-MAX_JSON_DEPTH = 32
-_JSON_TOKENS = re.compile(rb'["\\\[\]{}]')
 
 
 class _Refused(HTTPException):
     """A body refused while it streams in; rendered by the API's error handler."""
-
-
-class JsonDepth:
-    """How deep a JSON text nests, fed in chunks as it streams in (strings are skipped)."""
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.deepest = 0
-        self._in_string = False
-        self._escaped = False  # the chunk before ended with a backslash in a string
-
-    def feed(self, chunk: bytes) -> int:
-        """The deepest nesting so far."""
-        skip = 0 if self._escaped else -1
-        self._escaped = False
-        for match in _JSON_TOKENS.finditer(chunk):
-            at = match.start()
-            if at == skip:
-                continue
-            token = chunk[at : at + 1]
-            if self._in_string:
-                if token == b"\\":  # the next byte is escaped, perhaps in the next chunk
-                    skip = at + 1
-                    self._escaped = skip == len(chunk)
-                elif token == b'"':
-                    self._in_string = False
-            elif token == b'"':
-                self._in_string = True
-            elif token in b"[{":
-                self.depth += 1
-                self.deepest = max(self.deepest, self.depth)
-            else:
-                self.depth -= 1
-        return self.deepest
 
 
 class BodyLimit:
@@ -143,15 +109,25 @@ class BodyLimit:
             return
         limit = self.upload_limit if scope["path"] in UPLOAD_PATHS else self.limit
         too_large = f"the request body is larger than {limit} bytes"
-        content_type = b""
-        for name, value in scope.get("headers", ()):
+        headers = scope.get("headers", ())
+        for framing in (b"content-type", b"content-length"):
+            # The framework reads the first of repeated headers, a proxy may read the last: a
+            # body judged by one and parsed by the other is how a nested body got past this guard.
+            repeats = sum(1 for name, _ in headers if name == framing)
+            if repeats > 1:
+                title = framing.decode().title()
+                await _refuse(
+                    send, 400, "bad_request", f"the request has {repeats} {title} headers: send one"
+                )
+                return
+        content_type: bytes | None = None
+        for name, value in headers:
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
                 await _refuse(send, 413, "payload_too_large", too_large)
                 return
             if name == b"content-type":
-                content_type = value.split(b";")[0].strip().lower()
-        # What FastAPI parses as JSON: no content type, application/json, application/*+json.
-        depth = JsonDepth() if not content_type or content_type.endswith(b"json") else None
+                content_type = value
+        depth = JsonDepth() if parsed_as_json(content_type) else None
         received = 0
         started = False
 
@@ -179,6 +155,20 @@ class BodyLimit:
             if not started:
                 code = "payload_too_large" if refusal.status_code == 413 else "bad_request"
                 await _refuse(send, refusal.status_code, code, refusal.detail)
+
+
+def parsed_as_json(content_type: bytes | None) -> bool:
+    """Whether FastAPI parses a body with this Content-Type as JSON: its own test, the same way
+    (fastapi/routing.py): none or empty, or application/json or application/*+json by email's
+    parser; Starlette decodes header values as Latin-1."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type.decode("latin-1")
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:

@@ -9,6 +9,9 @@ from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: HS256 keys at least as long as the hash (RFC 7518 section 3.2).
+MIN_TOKEN_SECRET_BYTES = 32
+
 
 class Settings(BaseSettings):
     """Where the chain, the deployment and the database are, and how the mirror reads the chain."""
@@ -56,7 +59,8 @@ class Settings(BaseSettings):
     ca_dir: Path | None = None
     #: Password of the CA's key (IPLEDGER_CA_PASSWORD); empty means the keystores' password.
     ca_password: SecretStr | None = None
-    #: Signs the API's tokens; empty means a random secret kept in `data_dir/token-secret`.
+    #: Signs the API's tokens (HS256): at least 32 bytes, the hash's size (RFC 7518 3.2), or
+    #: empty for a random secret kept in `data_dir/token-secret`.
     token_secret: SecretStr | None = None
     token_seconds: int = Field(default=900, ge=60, le=86_400)
     challenge_seconds: int = Field(default=300, ge=30, le=3_600)
@@ -97,6 +101,20 @@ class Settings(BaseSettings):
         if any(item.amount < 1 for item in items):  # a limit of 0 would shut sign-in for all
             raise ValueError(f"a rate limit allows at least one request: {value!r}")
         return value
+
+    @field_validator("token_secret")
+    @classmethod
+    def _token_secret_is_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None or not secret.get_secret_value():
+            return None
+        size = len(secret.get_secret_value().encode())
+        if size < MIN_TOKEN_SECRET_BYTES:
+            # A short HMAC key can be guessed offline from any one token: refuse to start.
+            raise ValueError(
+                f"IPLEDGER_TOKEN_SECRET has {size} bytes: it must have at least "
+                f"{MIN_TOKEN_SECRET_BYTES} bytes (or be empty for a generated one)"
+            )
+        return secret
 
     @property
     def ca_path(self) -> Path:

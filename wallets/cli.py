@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ledger import nesting
 from ledger.backends.rpc import RpcBackend
 from ledger.compiler import CompilationError, Toolchain, compile_sources
 from ledger.deploy import Ledger, open_ledger
@@ -347,7 +348,7 @@ def wallet_sign(
     try:
         signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
         try:
-            data = json.loads(typed_data.read_text())
+            data = nesting.loads(typed_data.read_bytes())  # depth bounded: a file from anyone
         except ValueError as exc:
             raise SigningRefused(f"{typed_data} is not JSON: {exc}") from None
         if not isinstance(data, dict):

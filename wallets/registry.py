@@ -19,6 +19,7 @@ from cryptography import x509
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
+from ledger import nesting
 from ledger.typed_data import Domain, KeyRotation, TypedDataError
 from ledger.types import AssetKind, AssetStatus, ParticipantStatus
 from wallets.certificates import CertificateError, ParticipantCertificate
@@ -97,7 +98,7 @@ class RegistryClient:
     @staticmethod
     def _answer(response: httpx.Response) -> object:
         try:
-            body = response.json()
+            body = nesting.loads(response.content)  # depth bounded: see ledger.nesting
         except ValueError:
             body = None
         if response.is_success:

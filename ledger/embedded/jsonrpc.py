@@ -5,6 +5,8 @@ sees the same answers either way. Limits, as Besu sets them by default unless sa
 
 - a request body of at most 5 MiB (`MAX_REQUEST_BYTES`, Besu's and geth's default), checked by
   the HTTP server before parsing;
+- nesting at most `MAX_JSON_DEPTH` (32) levels deep, checked before parsing: json.loads recurses
+  in C, and 200 KB of "[" would overflow the stack and kill the node;
 - a batch of at most 1,024 requests (`MAX_BATCH`, Besu's `--rpc-http-max-batch-size`);
 - `eth_getLogs` over at most 5,000 blocks (`MAX_LOG_BLOCK_RANGE`, Besu's `--rpc-max-logs-range`)
   and returning at most 10,000 logs (`MAX_LOGS`, the cap public providers use): the indexer reads
@@ -36,6 +38,7 @@ from ledger.embedded.errors import (
 )
 from ledger.embedded.logindex import LogFilter, TooManyLogs
 from ledger.embedded.node import Message, Node
+from ledger.nesting import JsonTooDeep, loads
 
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 1024
@@ -110,9 +113,11 @@ class JsonRpc:
     def handle_bytes(self, body: bytes) -> bytes:
         """Answer an HTTP body; empty when it held only notifications."""
         try:
-            payload = json.loads(body)
+            payload = loads(body)
+        except JsonTooDeep as exc:
+            answer: object = _error_response(None, LimitExceeded(f"request refused: {exc}"))
         except (ValueError, UnicodeDecodeError) as exc:
-            answer: object = _error_response(None, ParseError(f"invalid JSON: {exc}"))
+            answer = _error_response(None, ParseError(f"invalid JSON: {exc}"))
         else:
             answer = self.handle(payload)
         if answer is None:

@@ -24,6 +24,7 @@ import uvicorn
 
 from ledger.embedded.errors import InvalidRequest, LimitExceeded, RpcError
 from ledger.embedded.jsonrpc import MAX_REQUEST_BYTES, JsonRpc
+from ledger.nesting import bound_recursion
 
 Message = MutableMapping[str, object]
 Receive = Callable[[], Awaitable[Message]]
@@ -37,6 +38,7 @@ class JsonRpcApp:
     """ASGI application: JSON-RPC requests and batches by HTTP POST to any path."""
 
     def __init__(self, rpc: JsonRpc, *, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+        bound_recursion()  # before the worker and the server threads start
         self.rpc = rpc
         self.max_request_bytes = max_request_bytes
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node")

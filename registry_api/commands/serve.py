@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.embedded.datadir import DataDirError
 from ledger.embedded.server import BackgroundServer
 from ledger.errors import LedgerError
+from ledger.nesting import bound_recursion
 from registry_api.app import create_app
 from registry_api.commands.console import console, fail
 from registry_api.identity.authority import AuthorityError
@@ -50,6 +52,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
+    bound_recursion()  # before any thread starts: they take their stack size from it
     overrides: dict[str, object] = {
         name: value
         for name, value in {
@@ -66,7 +69,12 @@ def serve(
     }
     if rpc is not None:
         overrides["chain"] = "rpc"
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:  # e.g. a token secret too short: refused before anything runs
+        raise fail(
+            "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        ) from None
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

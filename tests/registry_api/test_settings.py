@@ -26,3 +26,27 @@ def test_a_sign_in_rate_limit_that_cannot_be_counted_is_refused_at_start(limit: 
 
 def test_a_sign_in_rate_limit_may_combine_windows() -> None:
     assert Settings(auth_rate_limit="30/minute;200 per hour").auth_rate_limit
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "가" * 10])
+def test_a_token_secret_shorter_than_32_bytes_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", secret)
+
+    with pytest.raises(ValueError, match=r"IPLEDGER_TOKEN_SECRET .* at least 32 bytes"):
+        Settings()
+
+
+def test_a_token_secret_of_32_bytes_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", "가" * 11)  # 33 bytes in UTF-8, 11 characters
+
+    settings = Settings()
+
+    assert settings.token_secret is not None
+
+
+def test_an_empty_token_secret_means_the_generated_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", "")
+
+    assert Settings().token_secret is None
