@@ -177,8 +177,8 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
             sign_in=SignIn(
                 _token_secret(settings),
                 ledger.participants,
-                domain=f"{settings.host}:{settings.port}",
-                uri=f"http://{settings.host}:{settings.port}",
+                domain=settings.site.partition("://")[2],
+                uri=settings.site,
                 chain_id=manifest.chain_id,
                 challenge_seconds=settings.challenge_seconds,
                 token_seconds=settings.token_seconds,

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     chain: Literal["embedded", "rpc"] = "embedded"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
+    #: The address clients use, e.g. `https://registry.example.org` behind a TLS proxy: sign-in
+    #: messages name it (EIP-4361's domain and URI), so that a wallet signs for the site it sees.
+    #: Empty means `http://HOST:PORT`.
+    public_url: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$")
     #: Also serve the embedded chain over JSON-RPC on this port (same host), for the wallet CLI,
     #: `ipledger identity verify` and any Ethereum client; none by default.
     node_port: int | None = Field(default=None, ge=1, le=65_535)
@@ -115,6 +119,11 @@ class Settings(BaseSettings):
                 f"{MIN_TOKEN_SECRET_BYTES} bytes (or be empty for a generated one)"
             )
         return secret
+
+    @property
+    def site(self) -> str:
+        """The URL clients use: the public one, or where the service listens."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def ca_path(self) -> Path:

@@ -50,3 +50,17 @@ def test_an_empty_token_secret_means_the_generated_one(monkeypatch: pytest.Monke
     monkeypatch.setenv("IPLEDGER_TOKEN_SECRET", "")
 
     assert Settings().token_secret is None
+
+
+def test_sign_in_names_the_public_url_when_one_is_set() -> None:
+    assert Settings(host="127.0.0.1", port=8000).site == "http://127.0.0.1:8000"
+    public = Settings(public_url="https://registry.example.org")
+    assert public.site == "https://registry.example.org"
+
+
+@pytest.mark.parametrize(
+    "url", ["registry.example.org", "https://registry.example.org/path", "ftp://x", "https://a b"]
+)
+def test_a_public_url_that_is_not_a_site_is_refused_at_start(url: str) -> None:
+    with pytest.raises(ValueError, match="public_url"):
+        Settings(public_url=url)

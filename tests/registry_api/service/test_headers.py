@@ -6,15 +6,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.registry_api.service.conftest import Service
+from ledger.artifacts import ArtifactSet
+from registry_api.app import create_app
+from tests.registry_api.service.conftest import Service, _embedded
 from tests.registry_api.service.test_end_to_end import sign_in
+from wallets.signer import LocalSigner
 
-pytestmark = pytest.mark.parametrize("service", ["embedded-sqlite"], indirect=True)
+ON_EMBEDDED = pytest.mark.parametrize("service", ["embedded-sqlite"], indirect=True)
 
 
+@ON_EMBEDDED
 def test_every_answer_says_nosniff(service: Service) -> None:
     client = service.client
     answers = [
@@ -31,6 +37,7 @@ def test_every_answer_says_nosniff(service: Service) -> None:
         assert answer.headers.get("x-content-type-options") == "nosniff", answer.request.url
 
 
+@ON_EMBEDDED
 def test_challenges_and_tokens_are_not_stored_by_caches(service: Service) -> None:
     client = service.client
     challenge = client.post("/v1/auth/challenge", json={"address": service.office.address})
@@ -48,6 +55,7 @@ def test_challenges_and_tokens_are_not_stored_by_caches(service: Service) -> Non
     assert sign_in(client, service.office)  # the header does not get in the way of signing in
 
 
+@ON_EMBEDDED
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
 def test_the_docs_pages_run_only_their_own_inline_code(service: Service, path: str) -> None:
     answer = service.client.get(path)
@@ -64,3 +72,19 @@ def test_the_docs_pages_run_only_their_own_inline_code(service: Service, path: s
         digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in directives[f"{kind}-src"].split(), kind
     assert "openapi.json" in answer.text
+
+
+def test_behind_a_tls_proxy_sign_in_messages_name_the_public_site(
+    tmp_path: Path, artifacts: ArtifactSet
+) -> None:
+    registry, _office = _embedded(tmp_path, artifacts, public_url="https://registry.example.org")
+    try:
+        with TestClient(create_app(registry)) as client:
+            address = LocalSigner.generate().address
+            answer = client.post("/v1/auth/challenge", json={"address": address})
+    finally:
+        registry.close()
+
+    message = answer.json()["message"]
+    assert message.startswith("registry.example.org wants you to sign in")
+    assert "\nURI: https://registry.example.org\n" in message
