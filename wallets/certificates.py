@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -70,6 +71,10 @@ class IdentityNotVerified(Exception):
 # --- The profile ---
 
 
+#: C0 and C1 control characters (as the registry's API refuses in every text field).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 @dataclass(frozen=True)
 class ParticipantIdentity:
     """What a participant certificate binds: a legal identity to a participant id and keys."""
@@ -89,6 +94,17 @@ class ParticipantIdentity:
             raise CertificateError(f"participant id {self.participant_id} is out of range")
         if not self.legal_name.strip() or not self.registration_number.strip():
             raise CertificateError("a legal name and a registration number are required")
+        for name, text in (
+            ("legal name", self.legal_name),
+            ("registration number", self.registration_number),
+        ):
+            # Read back into terminals, logs and pages by every counterparty: one printable line.
+            found = _CONTROL.search(text)
+            if found is not None:
+                raise CertificateError(
+                    f"the {name} holds control character U+{ord(found.group()):04X}: "
+                    "it must be a single printable line"
+                )
         if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
             raise CertificateError(f"country {self.country!r} is not an ISO 3166 alpha-2 code")
         if not self.roles or self.roles & ~_ALL_ROLES:

@@ -116,6 +116,9 @@ def test_the_office_refuses_a_public_key_that_is_not_the_primary_key() -> None:
         ({"roles": Role(0)}, "invalid roles"),
         ({"keys": ()}, "between 1 and 8 distinct keys"),
         ({"legal_name": " "}, "a legal name and a registration number are required"),
+        ({"legal_name": "Acme\nShare: 10000 bps"}, "legal name holds control character U\\+000A"),
+        ({"legal_name": "Acme\x1b[2J"}, "legal name holds control character U\\+001B"),
+        ({"registration_number": "REG\x00"}, "registration number holds control character"),
     ],
 )
 def test_an_incomplete_identity_is_refused(change: dict[str, object], message: str) -> None:
