@@ -25,6 +25,7 @@ from web3 import Web3
 from ledger.artifacts import ArtifactSet
 from ledger.events import EventDecoder, Log
 from ledger.manifest import DeploymentManifest
+from registry_api.faults import LoopFaults, node_fault
 from registry_api.mirror.apply import (
     Applied,
     Batch,
@@ -139,6 +140,8 @@ class Indexer:
         self.sizer = RangeSizer(
             self.options.batch_blocks, self.options.max_batch_blocks, self.options.batch_logs
         )
+        #: Failed steps of `follow`, each lasting fault logged once.
+        self.faults = LoopFaults(log, "mirror")
 
     @classmethod
     def for_deployment(
@@ -246,18 +249,19 @@ class Indexer:
 
     def follow(self, stop: threading.Event, on_step: Callable[[Step], None] | None = None) -> None:
         """Keep the mirror caught up until `stop` is set; survive the node going away."""
-        failures = 0
         while not stop.is_set():
             try:
                 step = self.step()
             except DeepReorg:
                 raise
             except Exception as exc:  # the node or the database went away: wait, retry
-                failures += 1
-                log.warning("mirror step failed (%s); retrying", exc)
-                stop.wait(self.options.poll_seconds * min(2**failures, MAX_BACKOFF_POLLS))
+                delay = self.options.poll_seconds * min(
+                    2 ** (self.faults.failures + 1), MAX_BACKOFF_POLLS
+                )
+                self.faults.failed(exc, delay)
+                stop.wait(delay)
                 continue
-            failures = 0
+            self.faults.passed()
             if on_step is not None:
                 on_step(step)
             if step.caught_up:
@@ -271,7 +275,9 @@ class Indexer:
             try:
                 logs = self.source.logs(first, last)
             except Exception as exc:  # a provider refusing the range: ask for less
-                if not self.sizer.shrink():
+                # A node that is down or hung refuses every range: narrowing would only log
+                # a line per step down to one block.
+                if node_fault(exc) is not None or not self.sizer.shrink():
                     raise
                 log.info(
                     "eth_getLogs %d-%d failed (%s); range now %d", first, last, exc, self.sizer.span

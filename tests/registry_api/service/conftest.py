@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -49,8 +50,11 @@ class Service:
     office: LocalSigner
 
 
-def _embedded(tmp_path: Path, artifacts: ArtifactSet) -> tuple[Registry, LocalSigner]:
-    settings = Settings(data_dir=tmp_path / "data", chain="embedded")
+def _embedded(
+    tmp_path: Path, artifacts: ArtifactSet, **overrides: Any
+) -> tuple[Registry, LocalSigner]:
+    """The registry on the embedded chain and SQLite; `overrides` are further settings."""
+    settings = Settings(data_dir=tmp_path / "data", chain="embedded", **overrides)
     registry = open_registry(settings, artifacts=artifacts)
     password = stored_password(settings.data_dir)
     assert password is not None
@@ -59,8 +63,9 @@ def _embedded(tmp_path: Path, artifacts: ArtifactSet) -> tuple[Registry, LocalSi
 
 
 def _on_anvil(
-    tmp_path: Path, artifacts: ArtifactSet, anvil: AnvilNode, database_url: str
+    tmp_path: Path, artifacts: ArtifactSet, anvil: AnvilNode, database_url: str, **overrides: Any
 ) -> tuple[Registry, LocalSigner]:
+    """The registry on anvil; `overrides` are further settings (another `rpc_url`, timeouts)."""
     private_key = bytes(Account.create().key)
     office = LocalSigner(private_key)
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
@@ -82,14 +87,17 @@ def _on_anvil(
     key_file = tmp_path / "office.key"
     key_file.write_text(private_key.hex())
     settings = Settings(
-        data_dir=tmp_path / "data",
-        chain="rpc",
-        rpc_url=anvil.url,
-        manifest=manifest,
-        office_key_file=key_file,
-        ca_dir=ca.path,
-        key_password=CA_PASSWORD,  # type: ignore[arg-type]
-        database_url=database_url,
+        **{
+            "data_dir": tmp_path / "data",
+            "chain": "rpc",
+            "rpc_url": anvil.url,
+            "manifest": manifest,
+            "office_key_file": key_file,
+            "ca_dir": ca.path,
+            "key_password": CA_PASSWORD,
+            "database_url": database_url,
+            **overrides,
+        }
     )
     return open_registry(settings, artifacts=artifacts), office
 
