@@ -127,7 +127,6 @@ NODE_FAULTS: tuple[type[Exception], ...] = (
     requests.Timeout,
     httpx.TransportError,
     ProviderConnectionError,
-    TimeoutError,
 )
 
 

@@ -40,7 +40,7 @@ _DATABASE_DOWN = {
 def node_fault(error: BaseException) -> str | None:
     """Words for `error` if it is the node being unreachable or too slow, else None."""
     for cause in _causes(error):
-        if isinstance(cause, requests.Timeout | httpx.TimeoutException | TimeoutError):
+        if isinstance(cause, requests.Timeout | httpx.TimeoutException):
             return "the chain's node did not answer in time"
         if isinstance(
             cause, requests.ConnectionError | httpx.TransportError | ProviderConnectionError
