@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from ledger.nesting import MAX_JSON_DEPTH, JsonDepth, bound_recursion
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
+from registry_api.faults import database_fault, node_fault
 from registry_api.headers import SecurityHeaders, install_docs
 from registry_api.mirror import queries
 from registry_api.rate_limit import RateLimit
@@ -39,6 +41,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Paths that take file uploads, with their own (larger) limit.
 UPLOAD_PATHS = ("/v1/rights/import", "/v1/rights/bulk")
+
+
+class Part(BaseModel):
+    """Whether a part the service needs answers, and if not, why, in words."""
+
+    up: bool
+    problem: str | None
 
 
 def create_app(registry: Registry) -> FastAPI:
@@ -68,18 +77,37 @@ def create_app(registry: Registry) -> FastAPI:
 
     @app.get("/v1/health", tags=["service"])
     def health() -> dict[str, object]:
-        """The chain's head, how far the mirror has got (or why it stopped), the outbox's queue."""
-        with registry.read_sessions() as session:
-            mirrored = queries.mirror_status(session, registry.chain_id)
-            queued = queued_count(session, registry.outbox.sender)
+        """The chain's head, how far the mirror has got (or why it stopped), the outbox's queue,
+        and whether the node and the database answer.
+
+        Always 200 while the service itself runs: a node or a database that is down is reported
+        (`status` "degraded", the part's `up` false and its `problem` in words), and what it
+        would have told is null. The node is shared by every instance, so taking an instance
+        out of a load balancer for it would not help; read `status` to alert.
+        """
+        node = database = Part(up=True, problem=None)
+        head = mirrored = queued = None
+        try:
+            head = int(registry.backend.w3.eth.block_number)
+        except Exception as exc:  # every failure of the node is reported, none raised
+            node = Part(up=False, problem=node_fault(exc) or "the chain's node failed")
+        try:
+            with registry.read_sessions() as session:
+                mirrored = queries.mirror_status(session, registry.chain_id).block_number
+                queued = queued_count(session, registry.outbox.sender)
+        except Exception as exc:
+            database = Part(up=False, problem=database_fault(exc) or "the database failed")
         fault = registry.indexer.fault
         return {
+            "status": "ok" if node.up and database.up else "degraded",
             "chain_id": registry.chain_id,
-            "head": int(registry.backend.w3.eth.block_number),
-            "mirrored_block": mirrored.block_number,
+            "head": head,
+            "mirrored_block": mirrored,
             # The log the mirror cannot apply, and why: it waits before that block (null: running).
             "mirror_stopped": None if fault is None else dataclasses.asdict(fault),
             "operations_in_flight": queued,
+            "node": node.model_dump(),
+            "database": database.model_dump(),
         }
 
     settings = registry.settings

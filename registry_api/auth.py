@@ -19,7 +19,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ledger.participants import ParticipantRegistryClient
@@ -121,9 +121,16 @@ class SignIn:
         )
         return Challenge(nonce, message, expires_at)
 
-    def token(self, session: Session, nonce: str, signature: bytes) -> Token:
-        """A token for the signer of challenge `nonce`; the challenge is used up."""
-        challenge = session.get(SignInChallenge, nonce, with_for_update=True)
+    def token(self, reading: Session, writing: Session, nonce: str, signature: bytes) -> Token:
+        """A token for the signer of challenge `nonce`; the challenge is used up in `writing`
+        (the caller commits).
+
+        The challenge is read, and the signer's roles asked of the chain, before `writing`
+        begins: on SQLite a write transaction holds the only write lock, which a slow node
+        must not hold too. Using it up is then one conditional update, so that of two
+        requests with the same signature only one gets a token.
+        """
+        challenge = reading.get(SignInChallenge, nonce)
         if challenge is None or challenge.used:
             raise Unauthenticated("unknown or already used sign-in challenge")
         if challenge.expires_at < time.time():
@@ -136,9 +143,15 @@ class SignIn:
             raise Unauthenticated("the signature is not a valid signature") from exc
         if signer != challenge.address:
             raise Unauthenticated("the signature is not by the address that asked to sign in")
-        challenge.used = True
-        challenge.expires_at = min(challenge.expires_at, time.time())  # purged as expired
         principal = self._principal(signer)
+        used = writing.execute(
+            update(SignInChallenge)
+            .where(SignInChallenge.nonce == nonce, SignInChallenge.used.is_(False))
+            # A used challenge is expired at once too: the purge takes it by its expiry.
+            .values(used=True, expires_at=min(challenge.expires_at, time.time()))
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]
+            raise Unauthenticated("unknown or already used sign-in challenge")
         now = time.time()
         expires_at = now + self._token_seconds
         claims = {

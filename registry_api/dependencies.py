@@ -40,7 +40,8 @@ def session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Sessio
 
 
 def writer_session(registry: Annotated[Registry, Depends(registry)]) -> Iterator[Session]:
-    """A writing request's session (it holds the write lock on SQLite); committed by the route."""
+    """A writing request's session, committed by the route. On SQLite its first statement takes
+    the write lock until the commit: ask the node before it, never while it is held."""
     with registry.sessions() as opened:
         try:
             yield opened
@@ -106,9 +107,16 @@ class Write:
         act: Callable[[], Sequence[OperationRow]],
         render: Callable[[Sequence[OperationRow]], BaseModel],
     ) -> JSONResponse:
-        """Replay the first answer to this key, or accept the write, commit it, answer 202."""
+        """Replay the first answer to this key, or accept the write, commit it, answer 202.
+
+        The first answer is looked up in a read session: the write transaction begins only
+        when `act` has asked the chain (see `Desk.relay`) and writes the outbox. Two requests
+        with the same key both get past the lookup; the second one's commit fails on the key
+        and it replays the first one's answer.
+        """
         address = self.principal.address
-        replayed = idempotency.replay(self.session, address, self.key, self.request_hash)
+        with self.desk.registry.read_sessions() as reading:
+            replayed = idempotency.replay(reading, address, self.key, self.request_hash)
         if replayed is None:
             rows = act()
             body = render(rows).model_dump(mode="json")

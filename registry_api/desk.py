@@ -309,7 +309,8 @@ class Desk:
     def register_assignment(
         self, session: Session, principal: Principal, assignment_id: bytes
     ) -> OperationRow:
-        filed = queries.assignment_by_id(session, assignment_id)
+        with self.registry.read_sessions() as reading:  # not `session`: see `relay`
+            filed = queries.assignment_by_id(reading, assignment_id)
         if filed is None:
             raise NotFound(f"no filed assignment {_hex(assignment_id)} in the register")
         assets = self.ledger.assets
@@ -360,9 +361,15 @@ class Desk:
     ) -> list[OperationRow]:
         """Check the calls against the chain (unless operations are in flight) and accept them.
 
+        The chain is asked before `session` (the request's write transaction) touches the
+        database: on SQLite that transaction holds the only write lock, and a node that is slow
+        or hung would hold every other writer behind it. The count of operations in flight is
+        read apart, in a read session; one accepted by another request in between is not in
+        it, which is the same as that request coming a moment later.
+
         `examine`, if given, runs after the calls' own checks: a further view that must pass.
         """
-        if not self._in_flight(session):
+        if not self._in_flight():
             for call in calls:
                 self._precheck(call)
             if examine is not None:
@@ -371,8 +378,9 @@ class Desk:
             session, calls, requested_by=principal.address, import_id=import_id
         )
 
-    def _in_flight(self, session: Session) -> bool:
-        return queued_count(session, self.registry.outbox.sender) > 0
+    def _in_flight(self) -> bool:
+        with self.registry.read_sessions() as reading:
+            return queued_count(reading, self.registry.outbox.sender) > 0
 
     def _precheck(self, call: Call) -> None:
         transaction: TxParams = {

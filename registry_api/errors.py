@@ -2,6 +2,9 @@
 
 Every refusal is a 4xx with a machine-readable `code` and a human `message` (and `details` where
 they help); a 5xx means a fault of the service, never of the request, and shows no internals.
+The node or the database down, hung or locked is a 503 with its code (`node_unavailable`,
+`database_unavailable`), in bounded time; every 5xx closes the connection (`Connection: close`)
+so that a client does not reuse a connection to a service that is failing.
 Contract refusals keep the custom error's name as their code and its arguments as details; their
 family says the status (forbidden 403, not found 404, conflict 409, refused 422).
 """
@@ -13,14 +16,20 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
+import httpx
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import ProviderConnectionError
 
 from ledger.chain import ReceiptTimeout
 from ledger.errors import ContractError, LedgerError
 from ledger.typed_data import TypedDataError
+from registry_api.db.session import DatabaseFileGone
+from registry_api.faults import database_fault, node_fault
 from registry_api.identity.service import IdentityError
 from registry_api.relayer.dispatcher import error_details
 
@@ -123,6 +132,27 @@ class ServiceUnavailable(ApiError):
     code = "service_unavailable"
 
 
+class NodeUnavailable(ServiceUnavailable):
+    """The chain's node is down or did not answer within `node_timeout_seconds`."""
+
+    code = "node_unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is locked past `database_timeout_seconds`, unreachable, or gone."""
+
+    code = "database_unavailable"
+
+
+#: What the node's faults are raised as, by the HTTP clients that web3 uses.
+NODE_FAULTS: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    httpx.TransportError,
+    ProviderConnectionError,
+)
+
+
 def body(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, object]:
     return {"error": {"code": code, "message": message, "details": dict(details or {})}}
 
@@ -132,10 +162,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
-        code = error.code
-        return JSONResponse(
-            body(code, error.message, error.details), error.status_code, error.headers
-        )
+        response = answer(error.status_code, body(error.code, error.message, error.details))
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(ContractError)
     async def _contract_error(_request: Request, error: ContractError) -> JSONResponse:
@@ -147,7 +176,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(IdentityError)
     async def _identity(_request: Request, error: IdentityError) -> JSONResponse:
         status = error.http_status
-        return JSONResponse(body(_STATUS_CODE.get(status, "bad_request"), str(error)), status)
+        return answer(status, body(_STATUS_CODE.get(status, "bad_request"), str(error)))
 
     @app.exception_handler(TypedDataError)
     async def _typed_data(_request: Request, error: TypedDataError) -> JSONResponse:
@@ -169,21 +198,52 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODE.get(error.status_code, "http_error")
-        return JSONResponse(body(code, str(error.detail)), error.status_code, error.headers)
+        response = answer(error.status_code, body(code, str(error.detail)))
+        response.headers.update(error.headers or {})
+        return response
 
     @app.exception_handler(ReceiptTimeout)
     async def _timeout(_request: Request, error: ReceiptTimeout) -> JSONResponse:
-        return JSONResponse(body("chain_timeout", str(error)), 503)
+        return answer(503, body("chain_timeout", str(error)))
 
     @app.exception_handler(LedgerError)
     async def _ledger(_request: Request, error: LedgerError) -> JSONResponse:
         log.error("ledger error: %s", error)
-        return JSONResponse(body("ledger_error", str(error)), 502)
+        return answer(502, body("ledger_error", str(error)))
+
+    async def _node(request: Request, error: Exception) -> JSONResponse:
+        # A fault of the node, not of this service: one line, no traceback.
+        words = node_fault(error) or "the chain's node failed"
+        log.warning("%s %s: %s", request.method, request.url.path, words)
+        return await _api_error(request, NodeUnavailable(f"{words}: try again later"))
+
+    for fault in NODE_FAULTS:
+        app.add_exception_handler(fault, _node)
+
+    async def _database(request: Request, error: Exception) -> JSONResponse:
+        words = database_fault(error)
+        if words is None:  # an error of ours (SQL, a constraint): a bug
+            return await _fault(request, error)
+        log.warning("%s %s: %s", request.method, request.url.path, words)
+        return await _api_error(request, DatabaseUnavailable(f"{words}: try again later"))
+
+    for fault in (DBAPIError, DatabaseFileGone):
+        app.add_exception_handler(fault, _database)
 
     @app.exception_handler(Exception)
-    async def _fault(_request: Request, error: Exception) -> JSONResponse:
+    async def _fault(request: Request, error: Exception) -> JSONResponse:
+        if node_fault(error) is not None:  # wrapped in another exception on its way up
+            return await _node(request, error)
+        if database_fault(error) is not None:
+            return await _database(request, error)
         log.exception("unhandled error")
-        return JSONResponse(body("internal_error", "the service failed; the fault is logged"), 500)
+        return answer(500, body("internal_error", "the service failed; the fault is logged"))
+
+
+def answer(status: int, payload: Mapping[str, object]) -> JSONResponse:
+    """An error's answer; after a 5xx the connection is closed, not kept for the next request."""
+    headers = {"Connection": "close"} if status >= 500 else None
+    return JSONResponse(dict(payload), status, headers)
 
 
 def contract_sentence(error: ContractError) -> str:

@@ -66,6 +66,7 @@ class Registry:
     """The service's parts; threads run the indexer and the dispatcher."""
 
     settings: Settings
+    #: The node as the API's requests reach it: a short timeout, no retries.
     backend: ChainBackend
     artifacts: ArtifactSet
     ledger: Ledger
@@ -80,6 +81,8 @@ class Registry:
     sign_in: SignIn
     ca: CaDirectory | None
     authority: CertificateAuthority | None
+    #: The node as the relayer and the mirror reach it (the same one on the embedded chain).
+    background: ChainBackend | None = None
     created: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -140,6 +143,8 @@ class Registry:
             thread.join(timeout=10)
         self._threads.clear()
         self.backend.close()
+        if self.background is not None and self.background is not self.backend:
+            self.background.close()
         self.engine.dispose()
 
 
@@ -149,11 +154,18 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
     created = False
     if settings.chain == "embedded":
         backend, manifest, office, created = _embedded(settings, artifacts)
+        background = backend
     else:
         backend, manifest, office = _rpc(settings)
+        # The loops retry on their own, with a backoff: web3 must not retry under them, and
+        # a batch of sends or a wide eth_getLogs may take longer than a request may wait.
+        background = RpcBackend(settings.rpc_url, retry=False)
     try:
         ledger = open_ledger(backend, manifest, artifacts, office)
-        engine, sessions = open_database(settings.sqlalchemy_url())
+        loops = ledger if background is backend else open_ledger(background, manifest, artifacts)
+        engine, sessions = open_database(
+            settings.sqlalchemy_url(), busy_timeout_seconds=settings.database_timeout_seconds
+        )
         outbox = Outbox(office, manifest.chain_id)
         with sessions.begin() as session:
             pending = backend.w3.eth.get_transaction_count(office.address, "pending")
@@ -169,10 +181,10 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
             read_sessions=read_session_factory(engine),
             outbox=outbox,
             dispatcher=Dispatcher(
-                sessions, ledger.chain, outbox, DispatcherOptions(batch=settings.relayer_batch)
+                sessions, loops.chain, outbox, DispatcherOptions(batch=settings.relayer_batch)
             ),
             indexer=Indexer.for_deployment(
-                backend.w3, manifest, artifacts, sessions, IndexerOptions.from_settings(settings)
+                background.w3, manifest, artifacts, sessions, IndexerOptions.from_settings(settings)
             ),
             sign_in=SignIn(
                 _token_secret(settings),
@@ -186,10 +198,13 @@ def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -
             ),
             ca=ca,
             authority=authority,
+            background=background,
             created=created,
         )
     except BaseException:
         backend.close()
+        if background is not backend:
+            background.close()
         raise
 
 
@@ -217,7 +232,9 @@ def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:
     if settings.office_key_file is None:
         raise RegistryError("the relayer needs the office's key: set IPLEDGER_OFFICE_KEY_FILE")
     office = LocalSigner.from_key_file(settings.office_key_file, settings.password())
-    backend = RpcBackend(settings.rpc_url)
+    # A request waits for the node at most `node_timeout_seconds`, then answers 503: web3's
+    # retries (five, each as long as the timeout) would hold it minutes on a hung node.
+    backend = RpcBackend(settings.rpc_url, timeout=settings.node_timeout_seconds, retry=False)
     path = settings.manifest or ROOT / "deployments" / f"{backend.chain_id}.json"
     manifest = DeploymentManifest.load(path)
     return backend, manifest, office

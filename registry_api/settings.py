@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     #: Blocks below the head that may still be reorganised: their hashes and an undo journal are
     #: kept, so a reorg within this depth is rolled back; a deeper one stops the mirror.
     reorg_window: int = Field(default=64, ge=1)
+    #: Longest wait for the node on a request's path (sign-in, roles, a write's check): past it
+    #: the request answers 503 node_unavailable, without retries. The relayer and the mirror
+    #: retry on their own and keep a longer timeout (a batch of 500 transactions takes time).
+    node_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: Longest wait for SQLite's write lock before a 503 database_unavailable (busy_timeout).
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     #: Block range of the first `eth_getLogs`; then sized adaptively between 1 and the maximum.
     batch_blocks: int = Field(default=10, ge=1)
     max_batch_blocks: int = Field(default=10_000, ge=1)

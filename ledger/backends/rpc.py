@@ -28,9 +28,23 @@ def connect(provider: BaseProvider) -> Web3:
 class RpcBackend(ChainBackend):
     """A node reached over HTTP JSON-RPC."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS, retry: bool = True
+    ) -> None:
+        """`timeout` bounds each request; `retry=False` turns off web3's own retries.
+
+        web3 retries a failed read five times, each waiting the whole timeout: a hung node
+        holds the caller for 5 x 30 s. A caller that retries on its own (a loop) or that must
+        answer in bounded time (a request path) sets a short timeout and no retries.
+        """
         self.url = url
-        self._w3 = connect(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        if retry:
+            provider = HTTPProvider(url, request_kwargs={"timeout": timeout})
+        else:
+            provider = HTTPProvider(
+                url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+            )
+        self._w3 = connect(provider)
 
     @classmethod
     def over(cls, provider: BaseProvider) -> RpcBackend:

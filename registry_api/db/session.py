@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -9,21 +10,36 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Wait for SQLite's write lock unless told (the service: `Settings.database_timeout_seconds`).
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 #: Execution option of connections that only read (see `read_session_factory`).
 READ_ONLY = "ipledger_read_only"
 
 
-def create_database_engine(url: str) -> Engine:
+class DatabaseFileGone(Exception):
+    """The SQLite file was deleted or replaced while the service had it open."""
+
+    def __init__(self, path: Path, *, replaced: bool) -> None:
+        #: What happened, without the path (answers to the public say no more).
+        self.words = "the database file was deleted" + (" and replaced" if replaced else "")
+        super().__init__(f"{self.words}: {path}")
+
+
+def create_database_engine(
+    url: str, *, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS
+) -> Engine:
     """An engine for `url`, set up for the mirror: atomic, durable, readable while written."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per session, a fifth of a lookup's time; a dropped
         # connection fails one unit of work, which the indexer retries and a request reports.
         return create_engine(url, pool_recycle=3600)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(parsed.database) if parsed.database and parsed.database != ":memory:" else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
+    #: The file (device, inode) that the first connection opened.
+    opened: list[tuple[int, int]] = []
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
@@ -36,8 +52,11 @@ def create_database_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         cursor.close()
+        if path is not None and not opened:
+            found = path.stat()
+            opened.append((found.st_dev, found.st_ino))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -45,10 +64,27 @@ def create_database_engine(url: str) -> Engine:
         # another connection wrote in between, its write fails at once ("database is locked").
         # Writers (the indexer, the relayer, API writes) therefore take the write lock as they
         # begin; readers (API reads) begin deferred and never block or wait on writers.
+        if path is not None and opened:
+            _still_there(path, opened[0])
         deferred = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _still_there(path: Path, opened: tuple[int, int]) -> None:
+    """Refuse to begin on a database file that was deleted or replaced.
+
+    An open SQLite connection goes on reading and writing a deleted file's inode: everything
+    written from then on is lost when the process ends, and a new connection would open an
+    empty file in its place. One stat per transaction (microseconds) turns that into a fault.
+    """
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        raise DatabaseFileGone(path, replaced=False) from None
+    if (found.st_dev, found.st_ino) != opened:
+        raise DatabaseFileGone(path, replaced=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -68,10 +104,12 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
-def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
+def open_database(
+    url: str, *, busy_timeout_seconds: float = SQLITE_BUSY_TIMEOUT_SECONDS
+) -> tuple[Engine, sessionmaker[Session]]:
     """An engine on `url` with its schema brought up to date, and a session factory over it."""
     from registry_api.db.migrate import upgrade  # Alembic loads only where a database opens
 
-    engine = create_database_engine(url)
+    engine = create_database_engine(url, busy_timeout_seconds=busy_timeout_seconds)
     upgrade(engine)
     return engine, session_factory(engine)

@@ -25,6 +25,7 @@ from web3 import Web3
 from ledger.artifacts import ArtifactSet
 from ledger.events import EventDecoder, Log
 from ledger.manifest import DeploymentManifest
+from registry_api.faults import LoopFaults, node_fault
 from registry_api.mirror.apply import (
     Applied,
     Batch,
@@ -143,6 +144,8 @@ class Indexer:
         self.sizer = RangeSizer(
             self.options.batch_blocks, self.options.max_batch_blocks, self.options.batch_logs
         )
+        #: Failed steps of `follow`, each lasting fault logged once.
+        self.faults = LoopFaults(log, "mirror")
 
     @classmethod
     def for_deployment(
@@ -255,7 +258,7 @@ class Indexer:
         why, logged once): it is tried again with backoff, so that the mirror goes on by itself
         once the cause is gone (the block reorganised away, the database or the code fixed).
         """
-        failures = 0
+        stopped_steps = 0  # consecutive steps refused by the same unappliable log
         while not stop.is_set():
             try:
                 step = self.step()
@@ -265,15 +268,18 @@ class Indexer:
                 if exc.fault != self.fault:
                     log.error("mirror stopped before block %d: %s", exc.fault.block_number, exc)
                 self.fault = exc.fault
-                failures += 1
-                stop.wait(self.options.poll_seconds * min(2**failures, MAX_BACKOFF_POLLS))
+                stopped_steps += 1
+                stop.wait(self.options.poll_seconds * min(2**stopped_steps, MAX_BACKOFF_POLLS))
                 continue
             except Exception as exc:  # the node or the database went away: wait, retry
-                failures += 1
-                log.warning("mirror step failed (%s); retrying", exc)
-                stop.wait(self.options.poll_seconds * min(2**failures, MAX_BACKOFF_POLLS))
+                delay = self.options.poll_seconds * min(
+                    2 ** (self.faults.failures + 1), MAX_BACKOFF_POLLS
+                )
+                self.faults.failed(exc, delay)
+                stop.wait(delay)
                 continue
-            failures = 0
+            self.faults.passed()
+            stopped_steps = 0
             if self.fault is not None and not step.retry:
                 log.warning("mirror resumed at block %d", self.fault.block_number)
                 self.fault = None
@@ -290,7 +296,9 @@ class Indexer:
             try:
                 logs = self.source.logs(first, last)
             except Exception as exc:  # a provider refusing the range: ask for less
-                if not self.sizer.shrink():
+                # A node that is down or hung refuses every range: narrowing would only log
+                # a line per step down to one block.
+                if node_fault(exc) is not None or not self.sizer.shrink():
                     raise
                 log.info(
                     "eth_getLogs %d-%d failed (%s); range now %d", first, last, exc, self.sizer.span

@@ -47,6 +47,7 @@ from web3.types import RPCEndpoint, TxParams, Wei
 from ledger.chain import Chain, Receipt
 from ledger.errors import ContractError, LedgerError
 from registry_api.db.models import OperationRow
+from registry_api.faults import LoopFaults
 from registry_api.relayer.outbox import OperationStatus, Outbox
 
 log = logging.getLogger(__name__)
@@ -94,22 +95,23 @@ class Dispatcher:
         self._gathered: int | None = None
         #: The node has no eth_getBlockReceipts: receipts are asked per transaction.
         self._per_transaction = False
+        #: Failed steps, each lasting fault logged once.
+        self.faults = LoopFaults(log, "relayer")
 
     def run(self, stop: threading.Event) -> None:
         """Step until `stop` is set; survive the node or the database going away."""
-        failures = 0
         while not stop.is_set():
             try:
                 report = self.step()
             except Exception as exc:  # a node or database outage: wait and try again
-                failures += 1
                 delay = min(
-                    self.options.poll_seconds * 2**failures, self.options.max_backoff_seconds
+                    self.options.poll_seconds * 2 ** (self.faults.failures + 1),
+                    self.options.max_backoff_seconds,
                 )
-                log.warning("relayer step failed (%s); retrying in %.2fs", exc, delay)
+                self.faults.failed(exc, delay)
                 stop.wait(delay)
                 continue
-            failures = 0
+            self.faults.passed()
             if report.sent == 0 and report.finished == 0:
                 stop.wait(self.options.poll_seconds)
 

@@ -10,6 +10,7 @@ from registry_api import schemas
 from registry_api.dependencies import (
     PrincipalDep,
     RegistryDep,
+    SessionDep,
     WriterSessionDep,
     sign_in_rate_limit,
 )
@@ -48,11 +49,14 @@ def challenge(
 
 @router.post("/token", response_model=schemas.TokenView)
 def token(
-    body: schemas.TokenRequest, registry: RegistryDep, session: WriterSessionDep
+    body: schemas.TokenRequest,
+    registry: RegistryDep,
+    reading: SessionDep,
+    writing: WriterSessionDep,
 ) -> schemas.TokenView:
     """A bearer token for the key that signed the challenge, if it is an active participant's."""
-    issued = registry.sign_in.token(session, body.nonce, body.signature)
-    session.commit()
+    issued = registry.sign_in.token(reading, writing, body.nonce, body.signature)
+    writing.commit()
     return schemas.TokenView(
         access_token=issued.access_token,
         expires_at=_moment(issued.expires_at),

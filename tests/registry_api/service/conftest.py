@@ -56,7 +56,7 @@ class Service:
 def _embedded(
     tmp_path: Path, artifacts: ArtifactSet, **overrides: Any
 ) -> tuple[Registry, LocalSigner]:
-    """A registry on a new embedded chain; `overrides` are settings."""
+    """The registry on the embedded chain and SQLite; `overrides` are further settings."""
     chosen: dict[str, Any] = {"auth_rate_limit": UNTHROTTLED, **overrides}
     settings = Settings(data_dir=tmp_path / "data", chain="embedded", **chosen)
     registry = open_registry(settings, artifacts=artifacts)
@@ -67,8 +67,9 @@ def _embedded(
 
 
 def _on_anvil(
-    tmp_path: Path, artifacts: ArtifactSet, anvil: AnvilNode, database_url: str
+    tmp_path: Path, artifacts: ArtifactSet, anvil: AnvilNode, database_url: str, **overrides: Any
 ) -> tuple[Registry, LocalSigner]:
+    """The registry on anvil; `overrides` are further settings (another `rpc_url`, timeouts)."""
     private_key = bytes(Account.create().key)
     office = LocalSigner(private_key)
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
@@ -90,15 +91,18 @@ def _on_anvil(
     key_file = tmp_path / "office.key"
     key_file.write_text(private_key.hex())
     settings = Settings(
-        data_dir=tmp_path / "data",
-        chain="rpc",
-        rpc_url=anvil.url,
-        manifest=manifest,
-        office_key_file=key_file,
-        ca_dir=ca.path,
-        key_password=CA_PASSWORD,  # type: ignore[arg-type]
-        database_url=database_url,
-        auth_rate_limit=UNTHROTTLED,
+        **{
+            "data_dir": tmp_path / "data",
+            "chain": "rpc",
+            "rpc_url": anvil.url,
+            "manifest": manifest,
+            "office_key_file": key_file,
+            "ca_dir": ca.path,
+            "key_password": CA_PASSWORD,
+            "database_url": database_url,
+            "auth_rate_limit": UNTHROTTLED,
+            **overrides,
+        }
     )
     return open_registry(settings, artifacts=artifacts), office
 
