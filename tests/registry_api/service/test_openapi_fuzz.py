@@ -26,6 +26,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.python.asgi import ASGIClient, get_client
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    missing_required_header,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -58,7 +60,14 @@ CONFIG = SchemathesisConfig.from_dict(
             # Tokens are ours (below); generated Authorization headers would only be refused.
             "with-security-parameters": False,
         },
-        "phases": {"stateful": {"enabled": False}},
+        "phases": {
+            # The coverage phase sends boundaries and malformed values of every parameter, header
+            # and body field, requests without a required header, duplicated query parameters and
+            # methods the document does not declare; the fuzzing phase adds random negative data.
+            "coverage": {"enabled": True, "generate-duplicate-query-parameters": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
         "suppress-health-check": ["all"],
     }
 )
@@ -147,6 +156,8 @@ def test_no_request_gets_a_server_error(
         headers={"Authorization": fuzzed.tokens[caller]},
         checks=[
             not_a_server_error,
+            negative_data_rejection,
+            missing_required_header,
             status_code_conformance,
             content_type_conformance,
             response_schema_conformance,
