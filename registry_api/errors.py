@@ -30,6 +30,7 @@ from ledger.errors import ContractError, LedgerError
 from ledger.typed_data import TypedDataError
 from registry_api.db.session import DatabaseFileGone
 from registry_api.faults import database_fault, node_fault
+from registry_api.headers import NOSNIFF
 from registry_api.identity.service import IdentityError
 from registry_api.relayer.dispatcher import error_details
 
@@ -241,8 +242,12 @@ def install_handlers(app: FastAPI) -> None:
 
 
 def answer(status: int, payload: Mapping[str, object]) -> JSONResponse:
-    """An error's answer; after a 5xx the connection is closed, not kept for the next request."""
-    headers = {"Connection": "close"} if status >= 500 else None
+    """An error's answer; after a 5xx the connection is closed, not kept for the next request.
+
+    A 500 is rendered outside every middleware (Starlette's outermost layer), so it carries the
+    security headers itself.
+    """
+    headers = {"Connection": "close", **NOSNIFF} if status >= 500 else None
     return JSONResponse(dict(payload), status, headers)
 
 

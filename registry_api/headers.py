@@ -4,9 +4,9 @@
   echoing a title, say) as a script or a page.
 - `Cache-Control: no-store` on /v1/auth/*: tokens and challenges stay out of caches and history.
 - HTML answers carry a Content-Security-Policy with no 'unsafe-inline' and no 'unsafe-eval'. The
-  docs pages are FastAPI's, which load Swagger UI and ReDoc from jsDelivr (serving them locally is
-  issue 18's): their one inline script or style is allowed by its SHA-256, the CDN by its origin.
-  Any other HTML gets `default-src 'none'`.
+  docs pages are FastAPI's, which load Swagger UI and ReDoc from jsDelivr (until the web register
+  serves them locally): their one inline script or style is allowed by its SHA-256, the CDN by
+  its origin. Any other HTML gets `default-src 'none'`.
 """
 
 from __future__ import annotations

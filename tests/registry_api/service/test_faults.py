@@ -354,4 +354,5 @@ def test_a_fault_of_the_service_closes_the_connection(
     response = embedded.client.post("/v1/auth/challenge", json={"address": "0x" + "12" * 20})
     assert response.status_code == 500, response.text
     assert response.headers.get("connection") == "close"
+    assert response.headers.get("x-content-type-options") == "nosniff"
     assert response.json()["error"]["code"] == "internal_error"
