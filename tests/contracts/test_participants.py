@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from ledger.errors import (
     AccessControlUnauthorizedAccount,

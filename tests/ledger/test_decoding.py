@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from eth_abi import encode
-from eth_utils import event_signature_to_log_topic, function_signature_to_4byte_selector
+from eth_abi.abi import encode
+from eth_utils.abi import event_signature_to_log_topic, function_signature_to_4byte_selector
 
 from ledger.artifacts import ArtifactSet
 from ledger.errors import (

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -178,7 +179,7 @@ def test_a_second_server_on_the_same_data_directory_is_refused(
 def test_a_backup_of_a_served_chain_serves_the_same_head(served: Served, tmp_path: Path) -> None:
     w3 = Web3(HTTPProvider(served.url))
     head = w3.eth.get_block("latest")
-    source = Path(served.process.args[4])  # type: ignore[index]
+    source = Path(cast(list[str], served.process.args)[4])
 
     result = runner.invoke(
         app, ["chain", "backup", "--data-dir", str(source), "--to", str(tmp_path / "copy")]

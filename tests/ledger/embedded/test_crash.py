@@ -18,9 +18,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
+from eth_typing import Hash32
 from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
+from web3.types import TxData
 
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
@@ -125,7 +128,7 @@ def _topic(artifacts: ArtifactSet) -> bytes:
         for entry in artifacts.get("IPAssetRegistry").abi
         if entry["type"] == "event" and entry.get("name") == "AssetRegistered"
     )
-    return bytes(event_abi_to_log_topic(event))  # type: ignore[arg-type]
+    return bytes(event_abi_to_log_topic(event))
 
 
 def _assert_consistent(w3: Web3, asset_registered: bytes) -> set[bytes]:
@@ -137,9 +140,8 @@ def _assert_consistent(w3: Web3, asset_registered: bytes) -> set[bytes]:
         block = w3.eth.get_block(number, full_transactions=True)
         assert block["parentHash"] == parent["hash"]
         receipts = w3.eth.get_block_receipts(number)
-        assert [r["transactionHash"] for r in receipts] == [
-            t["hash"] for t in block["transactions"]
-        ]
+        transactions = cast(list[TxData], block["transactions"])  # full_transactions=True
+        assert [r["transactionHash"] for r in receipts] == [t["hash"] for t in transactions]
         assert sum(r["gasUsed"] for r in receipts) == block["gasUsed"]
         for receipt in receipts:
             assert w3.eth.get_transaction_receipt(receipt["transactionHash"]) == receipt
@@ -151,6 +153,8 @@ def _assert_consistent(w3: Web3, asset_registered: bytes) -> set[bytes]:
             if bytes(log["topics"][0]) == asset_registered
         }
         parent = block
-    indexed = w3.eth.get_logs({"fromBlock": 0, "toBlock": head, "topics": [asset_registered]})
+    indexed = w3.eth.get_logs(
+        {"fromBlock": 0, "toBlock": head, "topics": [Hash32(asset_registered)]}
+    )
     assert {bytes(log["topics"][1]) for log in indexed} == registered
     return registered

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_typing import Address
 
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.embedded.datadir import (
@@ -104,7 +105,10 @@ def test_a_reopened_chain_is_at_its_head_with_its_state(tmp_path: Path) -> None:
     reopened = open_node(data_dir)
     try:
         assert reopened.head == head
-        assert reopened.state_at(reopened.head).get_nonce(bytes.fromhex(signer.address[2:])) == 5
+        assert (
+            reopened.state_at(reopened.head).get_nonce(Address(bytes.fromhex(signer.address[2:])))
+            == 5
+        )
         assert reopened.config == _config(signer).model_copy(
             update={"genesis_timestamp": reopened.config.genesis_timestamp}
         )

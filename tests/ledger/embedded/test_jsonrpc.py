@@ -187,7 +187,7 @@ def _all_logs(w3: Web3) -> list[LogReceipt]:
 
 
 def _matches(log: LogReceipt, query: FilterParams) -> bool:
-    if not int(query["fromBlock"]) <= log["blockNumber"] <= int(query["toBlock"]):  # type: ignore[arg-type]
+    if not int(query["fromBlock"]) <= log["blockNumber"] <= int(query["toBlock"]):
         return False
     addresses = query.get("address")
     if addresses and log["address"] not in addresses:
@@ -219,7 +219,7 @@ def filters(draw: st.DrawFn, head: int, logs: list[LogReceipt]) -> FilterParams:
         "fromBlock": first,
         "toBlock": last,
         "address": draw(st.lists(st.sampled_from(addresses), max_size=2, unique=True)),
-        "topics": draw(st.lists(position, max_size=4)),  # type: ignore[typeddict-item]
+        "topics": draw(st.lists(position, max_size=4)),
     }
 
 

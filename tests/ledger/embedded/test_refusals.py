@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.backends.embedded import EmbeddedBackend
@@ -58,7 +59,7 @@ class Snapshot:
         self.backend = backend
         self.sender = sender
         self.head = self._head()
-        self.nonce = backend.w3.eth.get_transaction_count(sender)
+        self.nonce = backend.w3.eth.get_transaction_count(to_checksum_address(sender))
 
     def _head(self) -> tuple[int, bytes]:
         block = self.backend.w3.eth.get_block("latest")
@@ -66,7 +67,10 @@ class Snapshot:
 
     def assert_unchanged(self) -> None:
         assert self._head() == self.head
-        assert self.backend.w3.eth.get_transaction_count(self.sender) == self.nonce
+        assert (
+            self.backend.w3.eth.get_transaction_count(to_checksum_address(self.sender))
+            == self.nonce
+        )
 
 
 def refused(backend: EmbeddedBackend, raw: str, code: int) -> dict[str, Any]:

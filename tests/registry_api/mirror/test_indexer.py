@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
-from eth_abi import encode
-from eth_utils import event_signature_to_log_topic
+from eth_abi.abi import encode
+from eth_utils.abi import event_signature_to_log_topic
+from eth_utils.address import to_checksum_address
 
 from ledger.events import Log
 from ledger.types import AssetStatus, AssignmentStatus, ParticipantStatus, Role
@@ -272,7 +273,7 @@ def test_a_log_of_another_contract_is_recorded_and_the_logs_after_it_still_apply
     # Not the mirror's event (a node answering for an address it was not asked about): recorded
     # for the operator, and the deployment's own events after it still apply.
     foreign = dataclasses.replace(
-        _registration(recorded), address="0x" + "12" * 20, log_index=1_000
+        _registration(recorded), address=to_checksum_address("0x" + "12" * 20), log_index=1_000
     )
     chain = _with_log(recorded, foreign)
 

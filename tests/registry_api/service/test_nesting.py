@@ -126,10 +126,10 @@ def raw_post(
             pass
     if b"\r\n\r\n" not in answer:
         return 0, b""  # no answer: the process may have died
-    head, _, body = answer.partition(b"\r\n\r\n")
-    if b"transfer-encoding: chunked" in head.lower():
+    header, _, body = answer.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in header.lower():
         body = _unchunked(body)
-    return int(head.split()[1]), body
+    return int(header.split()[1]), body
 
 
 def _complete(answer: bytes) -> bool:

@@ -83,12 +83,13 @@ class World:
         self, path: str, headers: Headers, body: object, key: str | None = None, **kwargs: Any
     ) -> httpx.Response:
         """POST a write with an Idempotency-Key (a fresh one unless given)."""
-        return self.client.post(
+        response: httpx.Response = self.client.post(
             path,
             json=body,
             headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())},
             **kwargs,
         )
+        return response
 
     def register_right(self, owners: list[tuple[int, int]]) -> str:
         """Register a new right with these (participant, bps) owners; its asset id."""
@@ -214,7 +215,10 @@ def challenge(world: World, key: LocalSigner) -> dict[str, Any]:
 
 def token(world: World, nonce: str, signature: bytes | str) -> httpx.Response:
     text = signature if isinstance(signature, str) else "0x" + signature.hex()
-    return world.client.post("/v1/auth/token", json={"nonce": nonce, "signature": text})
+    response: httpx.Response = world.client.post(
+        "/v1/auth/token", json={"nonce": nonce, "signature": text}
+    )
+    return response
 
 
 def test_a_signature_over_another_message_is_refused(world: World) -> None:
@@ -1228,11 +1232,12 @@ CSV_HEADER = (
 
 
 def _import(world: World, data: bytes) -> httpx.Response:
-    return world.client.post(
+    response: httpx.Response = world.client.post(
         "/v1/rights/import",
         files={"file": ("rights.csv", data, "text/csv")},
         headers={**world.office, "Idempotency-Key": str(uuid.uuid4())},
     )
+    return response
 
 
 @pytest.mark.parametrize(
