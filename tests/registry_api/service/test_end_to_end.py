@@ -3,64 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
-
-from fastapi.testclient import TestClient
 
 from ledger.assets import asset_id
 from ledger.types import AssetKind
 from tests.registry_api.service.conftest import Service
+from tests.support.api import enrol, sign_in, write
 from wallets.signer import LocalSigner
 
 ACME, BETA, UNIVERSITY = 10, 11, 12
-
-
-def sign_in(client: TestClient, key: LocalSigner) -> dict[str, str]:
-    """Headers with a bearer token for `key`."""
-    challenge = client.post("/v1/auth/challenge", json={"address": key.address})
-    assert challenge.status_code == 200, challenge.text
-    signature = key.sign_message(challenge.json()["message"])
-    token = client.post(
-        "/v1/auth/token",
-        json={"nonce": challenge.json()["nonce"], "signature": "0x" + signature.hex()},
-    )
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
-def write(
-    client: TestClient, path: str, headers: dict[str, str], body: object
-) -> dict[str, object]:
-    """POST a write and wait until it is queryable; return its final operation."""
-    response = client.post(
-        path,
-        json=body,
-        params={"wait": "true"},
-        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-    )
-    assert response.status_code == 202, response.text
-    operation: dict[str, object] = response.json()
-    assert operation["status"] == "applied", operation
-    return operation
-
-
-def enrol(
-    client: TestClient, office: dict[str, str], pid: int, key: LocalSigner, name: str
-) -> None:
-    write(
-        client,
-        "/v1/participants",
-        office,
-        {
-            "participant_id": pid,
-            "legal_name": name,
-            "registration_number": f"REG-{pid}",
-            "country": "KR",
-            "roles": ["participant"],
-            "keys": [key.address],
-            "public_key": "0x" + key.public_key.hex(),
-        },
-    )
 
 
 def test_an_assignment_of_half_a_co_owned_patent_is_recorded_end_to_end(service: Service) -> None:

@@ -55,7 +55,7 @@ from registry_api.relayer.outbox import queued_count
 from registry_api.settings import Settings
 from tests.conftest import IN_CI
 from tests.registry_api.service.conftest import UNTHROTTLED, _embedded
-from tests.registry_api.service.test_end_to_end import enrol, sign_in
+from tests.support.api import enrol, sign_in
 from tests.support.postgres_cluster import ClusterUnavailable, PostgresCluster
 from wallets import keystore
 from wallets.signer import LocalSigner
@@ -462,8 +462,8 @@ def test_node_and_database_faults_answer_503_in_time_and_lose_nothing(
         url, stop_http = serve_http(registry)
         office_key = LocalSigner.from_key_file(settings.office_key_file, PASSWORD)  # type: ignore[arg-type]
         with httpx.Client(base_url=url, timeout=60) as client:
-            office = sign_in(client, office_key)  # type: ignore[arg-type]
-            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")  # type: ignore[arg-type]
+            office = sign_in(client, office_key)
+            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")
         traffic = Traffic(url, office)
         traffic.start()
         wait_for(lambda: traffic.acknowledged() >= RECOVERED, "writes acknowledged")
@@ -555,8 +555,8 @@ def test_a_full_disk_answers_503_and_loses_nothing_once_space_is_back(
         registry.start()
         url, stop_http = serve_http(registry)
         with httpx.Client(base_url=url, timeout=60) as client:
-            office = sign_in(client, office_key)  # type: ignore[arg-type]
-            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")  # type: ignore[arg-type]
+            office = sign_in(client, office_key)
+            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")
         traffic = Traffic(url, office)
         traffic.start()
         wait_for(lambda: traffic.acknowledged() >= RECOVERED, "writes acknowledged")

@@ -30,8 +30,7 @@ from registry_api.app import create_app
 from registry_api.registry import Registry
 from tests.conftest import start_anvil
 from tests.registry_api.service.conftest import _embedded, _on_anvil
-from tests.registry_api.service.test_end_to_end import sign_in
-from tests.registry_api.service.test_refusals import assert_sentence, right_body
+from tests.support.api import assert_sentence, right_body, sign_in
 from wallets.signer import LocalSigner
 
 #: The request path's node timeout in these tests, and the bound every answer must meet.

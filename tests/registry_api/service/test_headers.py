@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from ledger.artifacts import ArtifactSet
 from registry_api.app import create_app
 from tests.registry_api.service.conftest import Service, _embedded
-from tests.registry_api.service.test_end_to_end import sign_in
+from tests.support.api import sign_in
 from wallets.signer import LocalSigner
 
 ON_EMBEDDED = pytest.mark.parametrize("service", ["embedded-sqlite"], indirect=True)

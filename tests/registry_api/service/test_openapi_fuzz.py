@@ -37,7 +37,7 @@ from registry_api.app import create_app
 from registry_api.registry import Registry
 from registry_api.settings import Settings
 from tests.registry_api.service.conftest import _embedded
-from tests.registry_api.service.test_end_to_end import enrol, sign_in
+from tests.support.api import enrol, sign_in
 from wallets import keystore
 from wallets.signer import LocalSigner
 

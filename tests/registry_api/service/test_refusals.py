@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,14 +37,13 @@ from registry_api.routes.rights import parse_csv
 from tests.conftest import start_anvil
 from tests.registry_api.mirror.conftest import PostgresServer
 from tests.registry_api.service.conftest import _embedded, _on_anvil
-from tests.registry_api.service.test_end_to_end import enrol, sign_in, write
+from tests.support.api import DOCUMENT, assert_sentence, enrol, right_body, sign_in, write
 from wallets import keystore
 from wallets.signer import LocalSigner
 
 Headers = dict[str, str]
 
 ACME, BETA, UNIVERSITY, OUTSIDER_ID = 10, 11, 12, 13
-DOCUMENT = "0x" + hashlib.sha256(b"specification").hexdigest()
 DEED = "0x" + hashlib.sha256(b"deed of assignment").hexdigest()
 UNKNOWN_ID = "0x" + "ab" * 32
 #: Official numbers of the rights the tests register, unique within the module's registry.
@@ -123,18 +121,6 @@ class World:
         return typed_data
 
 
-def right_body(number: str, owners: list[tuple[int, int]]) -> dict[str, object]:
-    return {
-        "jurisdiction": "KR",
-        "kind": "patent",
-        "number": number,
-        "title": "Gripper with compliant fingers",
-        "document_hash": DOCUMENT,
-        "filing_date": "2023-03-01",
-        "owners": [{"participant_id": pid, "bps": bps} for pid, bps in owners],
-    }
-
-
 def signatures(typed_data: dict[str, Any], *keys: LocalSigner) -> list[dict[str, str]]:
     return [
         {"signer": key.address, "signature": "0x" + key.sign_typed_data(typed_data).hex()}
@@ -153,16 +139,6 @@ def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert_sentence(error["message"])
     details: dict[str, Any] = error["details"]
     return details
-
-
-def assert_sentence(message: object) -> None:
-    """Words for a person: no traceback, no exception repr, no internals."""
-    assert isinstance(message, str), message
-    assert len(message.split()) >= 2, message
-    assert "\n" not in message, message
-    for internal in ("Traceback", 'File "', "sqlalchemy", "sqlite3", "psycopg", "web3"):
-        assert internal not in message, message
-    assert not re.match(r"^[A-Za-z_]\w*\(", message), f"an exception's repr: {message}"
 
 
 @pytest.fixture(

@@ -18,7 +18,7 @@ from registry_api.app import create_app
 from registry_api.db.models import IdempotencyRecord, SignInChallenge
 from registry_api.registry import Registry
 from tests.registry_api.service.conftest import Service, _embedded
-from tests.registry_api.service.test_end_to_end import sign_in
+from tests.support.api import sign_in
 from wallets.signer import LocalSigner
 
 RIGHT = {

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from registry_api.cli import app
 from tests.registry_api.service.conftest import Service
-from tests.registry_api.service.test_end_to_end import enrol, sign_in, write
+from tests.support.api import enrol, sign_in, write
 from wallets.keystore import WalletDirectory
 
 runner = CliRunner()
