@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from cryptography.hazmat.primitives.serialization import Encoding
 from eth_account import Account
 from typer.testing import CliRunner
@@ -159,16 +160,25 @@ def test_deploy_without_a_ca_labels_its_stand_in_certificate(
     assert "no office CA given (--ca-dir): created a SELF-SIGNED stand-in" in flat(deployed.output)
 
 
-def test_a_legal_name_with_markup_and_controls_is_printed_as_it_reads(ca_dir: Path) -> None:
+def test_a_legal_name_with_markup_is_printed_as_it_reads_and_one_with_controls_is_refused(
+    ca_dir: Path,
+) -> None:
     gamma = LocalSigner.generate()
 
-    issued = ipledger(
-        "identity", "issue", "--ca-dir", str(ca_dir), "--participant-id", "20",
-        "--legal-name", "G[/bold] [conceal]x[/conceal]\nroles OFFICE\x1b[8m",
-        "--registration-number", "HRB 123456", "--country", "de", "--role", "participant",
-        "--public-key", "0x" + gamma.public_key.hex(),
-    )  # fmt: skip
+    def issue(legal_name: str) -> Result:
+        result: Result = ipledger(
+            "identity", "issue", "--ca-dir", str(ca_dir), "--participant-id", "20",
+            "--legal-name", legal_name,
+            "--registration-number", "HRB 123456", "--country", "de", "--role", "participant",
+            "--public-key", "0x" + gamma.public_key.hex(),
+        )  # fmt: skip
+        return result
+
+    issued = issue("G[/bold] [conceal]x[/conceal]")
+    refused = issue("G\nroles OFFICE\x1b[8m")
 
     assert issued.exit_code == 0, issued.output
-    assert "\x1b" not in issued.output
-    assert "G[/bold] [conceal]x[/conceal]\\nroles OFFICE\\x1b[8m" in issued.output
+    assert "G[/bold] [conceal]x[/conceal]" in issued.output
+    assert refused.exit_code != 0
+    assert "\x1b" not in refused.output
+    assert "control character U+000A" in refused.output
