@@ -87,7 +87,7 @@ ManifestOption = Annotated[
     typer.Option(
         "--manifest",
         envvar="IPLEDGER_MANIFEST",
-        help="Deployment manifest (default: deployments/CHAIN_ID.json).",
+        help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json).",
     ),
 ]
 CertificatesOption = Annotated[

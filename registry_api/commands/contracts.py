@@ -75,7 +75,8 @@ def contracts_deploy(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Manifest path (default: deployments/CHAIN_ID.json).")
+        Path | None,
+        typer.Option(help="Manifest path (default: ~/.ipledger/deployments/CHAIN_ID.json)."),
     ] = None,
     ca_dir: Annotated[
         Path | None,
@@ -176,7 +177,8 @@ def _office_certificate_from_ca(
 def contracts_verify(
     rpc: RpcOption,
     manifest: Annotated[
-        Path | None, typer.Option(help="Deployment manifest (default: deployments/CHAIN_ID.json).")
+        Path | None,
+        typer.Option(help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json)."),
     ] = None,
 ) -> None:
     """Prove that the code on chain is this repository's; exit 1 naming any that differs."""

@@ -59,7 +59,8 @@ RpcOption = Annotated[
 ManifestOption = Annotated[
     Path | None,
     typer.Option(
-        envvar="IPLEDGER_MANIFEST", help="Deployment manifest (default: deployments/CHAIN_ID.json)."
+        envvar="IPLEDGER_MANIFEST",
+        help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json).",
     ),
 ]
 KeyFileOption = Annotated[

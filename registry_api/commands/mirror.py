@@ -37,7 +37,8 @@ RpcOption = Annotated[
 ManifestOption = Annotated[
     Path | None,
     typer.Option(
-        help="Deployment manifest (default: IPLEDGER_MANIFEST, else deployments/CHAIN_ID.json)."
+        help="Deployment manifest (default: IPLEDGER_MANIFEST, "
+        "else ~/.ipledger/deployments/CHAIN_ID.json)."
     ),
 ]
 DatabaseOption = Annotated[
