@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import solcx
 from pydantic import ValidationError
 
 from ledger.artifacts import SHIPPED_ARTIFACTS, ArtifactSet, CompilerInfo, ContractArtifact
@@ -227,6 +226,10 @@ def _hash_input(compiler_input: dict[str, object], info: CompilerInfo) -> str:
 
 
 def _run_compiler(compiler_input: dict[str, object], toolchain: Toolchain) -> dict[str, object]:
+    # Imported here: loading the shipped artifacts must not pay for the compiler's driver
+    # (~0.12 s, it brings `requests`), and an installed package never compiles.
+    import solcx
+
     try:
         output = solcx.compile_standard(
             compiler_input,
