@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build run demo test lint typecheck bench clean
+.PHONY: setup build wheel run demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 
 setup: $(STAMP)
 
+# Compiling is a developer's step: it writes ledger/artifacts.json, which the package ships.
 build: setup
 	$(BIN)/ipledger contracts build
+
+# The wheel (in dist/): runs `ipledger serve` and `ipledger wallet` without node or solc.
+wheel: build
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --no-index --wheel-dir dist .
 
 run: build
 	$(BIN)/ipledger serve
@@ -44,4 +49,4 @@ bench: build
 	$(BIN)/python -m bench.relayer
 
 clean:
-	rm -rf $(VENV) node_modules build
+	rm -rf $(VENV) node_modules build dist ledger/artifacts.json

@@ -49,7 +49,7 @@ from ledger.backends.anvil import AnvilNode, free_port
 from ledger.backends.base import ChainBackend, DevelopmentFeatureUnavailable
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.codec import to_abi
-from ledger.compiler import compile_sources
+from ledger.compiler import load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.embedded.datadir import DataDir, create_node, initialize, open_node
 from ledger.embedded.genesis import GAS_LIMIT, ChainConfig, FreeGasShanghaiVM
@@ -58,7 +58,6 @@ from ledger.embedded.node import Node
 from ledger.types import AssetInput, AssetKind, Role, Share
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parent.parent
 YEAR = 365 * 24 * 3600
 #: anvil's default chain id; the persistent chain is created with it too (see above).
 CHAIN_ID = 31_337
@@ -308,7 +307,7 @@ def _reopen_seconds(data_dir: DataDir) -> float:
 
 
 def measure() -> list[Figure]:
-    artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    artifacts = load_artifacts()
     office = LocalSigner.generate()
     spent = {"eth-tester": 0.0, "in process": 0.0, "served": 0.0, "anvil": 0.0}
     batch_spent = {"served": 0.0, "anvil": 0.0}

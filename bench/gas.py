@@ -25,7 +25,7 @@ from bench.figures import Figure, arguments, report
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.chain import Chain
-from ledger.compiler import compile_sources
+from ledger.compiler import compile_sources, load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_contract, deploy_ledger
 from ledger.typed_data import sign
 from ledger.types import AssetInput, AssetKind, Role, Share
@@ -107,7 +107,7 @@ def _assign(
 
 
 def measure() -> list[Figure]:
-    artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    artifacts = load_artifacts()
     yardstick_artifacts = compile_sources(
         ROOT / "bench" / "contracts", ROOT / "build" / "bench-artifacts.json"
     )

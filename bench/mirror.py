@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
@@ -47,7 +46,7 @@ from bench.workload import NOUNS, make_right, make_title, populate
 from ledger.artifacts import ArtifactSet
 from ledger.assets import asset_id
 from ledger.backends.anvil import AnvilNode
-from ledger.compiler import compile_sources
+from ledger.compiler import load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.events import EventDecoder, Log
 from ledger.manifest import LEDGER_CONTRACTS
@@ -58,7 +57,6 @@ from registry_api.mirror.apply import Batch, BlockRef, LedgerContracts, analyze,
 from registry_api.mirror.indexer import Indexer, IndexerOptions
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parent.parent
 YEAR = 365 * 24 * 3600
 POSTGRES_URL_ENV = "IPLEDGER_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -419,7 +417,7 @@ def query_latency(artifacts: ArtifactSet, scratch: Scratch) -> list[Figure]:
 
 
 def measure() -> list[Figure]:
-    artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    artifacts = load_artifacts()
     scratch = Scratch(os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL))
     return [
         *backfill(artifacts, scratch),

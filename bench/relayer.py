@@ -60,7 +60,7 @@ from bench.workload import make_right, populate
 from ledger.artifacts import ArtifactSet
 from ledger.assets import asset_id
 from ledger.backends.anvil import AnvilNode, free_port
-from ledger.compiler import compile_sources
+from ledger.compiler import load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.types import AssetInput, Share
 from registry_api.db.models import AssignmentRow, OperationRow, RightRow
@@ -69,7 +69,6 @@ from registry_api.relayer.dispatcher import Dispatcher
 from registry_api.relayer.outbox import Call, OperationStatus, Outbox
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parent.parent
 #: A block every 0.1 s that holds any batch (1,600 x the desk's 600,000 gas bound). anvil's
 #: automine stalls under batches: it leaves transactions pending until another one arrives
 #: (seen with batches of 300 even with this gas limit), and a sender waits for ever.
@@ -370,7 +369,7 @@ def http_latency(node: AnvilNode, office: Office, scratch: Scratch) -> list[Figu
 
 
 def measure() -> list[Figure]:
-    artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    artifacts = load_artifacts()
     scratch = Scratch(os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL))
     with AnvilNode(extra_args=ANVIL_ARGS) as node, tempfile.TemporaryDirectory() as keys:
         office = Office(node, artifacts, Path(keys) / "office.key")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 from eth_typing import ABI
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, JsonValue
+
+#: The compiled contracts the package ships (package data in the wheel): written by
+#: `ipledger contracts build` in a checkout, read by everything that deploys or talks to them.
+SHIPPED_ARTIFACTS = Path(__file__).resolve().parent / "artifacts.json"
 
 
 class CompilerInfo(BaseModel):

@@ -1,4 +1,9 @@
-"""The only caller of the Solidity compiler: solc-js through py-solc-x, with an artifact cache."""
+"""The only caller of the Solidity compiler: solc-js through py-solc-x, with an artifact cache.
+
+Compiling is a developer's step (`ipledger contracts build`, run by `make build`): it writes the
+artifacts into the package, which ships them. Everything else loads them (`load_artifacts`) and
+needs neither node nor solc; in a checkout it refuses artifacts older than `contracts/`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import solcx
+from pydantic import ValidationError
 
-from ledger.artifacts import ArtifactSet, CompilerInfo, ContractArtifact
+from ledger.artifacts import SHIPPED_ARTIFACTS, ArtifactSet, CompilerInfo, ContractArtifact
 
 _OUTPUTS = [
     "abi",
@@ -24,6 +29,10 @@ _OUTPUTS = [
 
 class CompilationError(Exception):
     """The compiler refused the sources or could not be run."""
+
+
+class ArtifactsUnavailable(CompilationError):
+    """No compiled contracts to load, or older ones than the sources beside them."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,20 @@ class Toolchain:
 
     @classmethod
     def discover(cls) -> Toolchain:
-        """The repository this package is installed from (editable install, as `make` does)."""
+        """The repository this package runs from (editable install, as `make` does).
+
+        Installed from a wheel, the root is site-packages, which is no checkout.
+        """
         return cls(root=Path(__file__).resolve().parent.parent)
+
+    @property
+    def contracts(self) -> Path:
+        return self.root / "contracts"
+
+    @property
+    def is_checkout(self) -> bool:
+        """Whether the contracts' sources are here to build from and check against."""
+        return self.contracts.is_dir() and any(self.contracts.rglob("*.sol"))
 
     @property
     def node_modules(self) -> Path:
@@ -75,31 +96,105 @@ def compile_sources(
 ) -> ArtifactSet:
     """Compile every contract under `source_dir`, or load them from `cache_path` if unchanged."""
     toolchain = toolchain or Toolchain.discover()
-    settings = settings or CompilerSettings()
-    info = CompilerInfo(
-        solc_version=toolchain.package_version("solc"),
-        openzeppelin_version=toolchain.package_version("@openzeppelin/contracts"),
-        evm_version=settings.evm_version,
-        optimizer_runs=settings.optimizer_runs,
-        via_ir=settings.via_ir,
-    )
-    sources = _read_sources(source_dir, toolchain.root)
-    compiler_input = _standard_input(sources, settings)
-    source_hash = _hash_input(compiler_input, info)
+    job = _Job.of(source_dir, toolchain, settings or CompilerSettings())
 
-    if not force and cache_path.is_file():
-        cached = ArtifactSet.model_validate_json(cache_path.read_text())
-        if cached.source_hash == source_hash:
+    if not force:
+        cached = _read_artifacts(cache_path)
+        if cached is not None and cached.source_hash == job.source_hash:
             return cached
 
-    output = _run_compiler(compiler_input, toolchain)
+    output = _run_compiler(job.compiler_input, toolchain)
     artifacts = ArtifactSet(
-        compiler=info,
-        source_hash=source_hash,
-        contracts=_deployable(output, set(sources), source_hash),
+        compiler=job.info,
+        source_hash=job.source_hash,
+        contracts=_deployable(output, set(job.sources), job.source_hash),
     )
     _write_atomically(cache_path, artifacts.model_dump_json())
     return artifacts
+
+
+def build_artifacts(
+    *,
+    toolchain: Toolchain | None = None,
+    settings: CompilerSettings | None = None,
+    force: bool = False,
+    out: Path = SHIPPED_ARTIFACTS,
+) -> ArtifactSet:
+    """Compile the checkout's `contracts/` into the artifacts the package ships."""
+    toolchain = toolchain or Toolchain.discover()
+    if not toolchain.is_checkout:
+        raise CompilationError(
+            f"building the contracts needs a checkout of the repository (contracts/ and "
+            f"node_modules/), and {toolchain.root} is none: an installed package ships them built"
+        )
+    return compile_sources(
+        toolchain.contracts, out, toolchain=toolchain, settings=settings, force=force
+    )
+
+
+def load_artifacts(
+    *,
+    toolchain: Toolchain | None = None,
+    settings: CompilerSettings | None = None,
+    shipped: Path = SHIPPED_ARTIFACTS,
+) -> ArtifactSet:
+    """The shipped artifacts, not compiled; in a checkout, only if `contracts/` is unchanged."""
+    toolchain = toolchain or Toolchain.discover()
+    rebuild = "run `ipledger contracts build` (or `make build`)"
+    artifacts = _read_artifacts(shipped)
+    if artifacts is None:
+        if toolchain.is_checkout:
+            raise ArtifactsUnavailable(f"the contracts are not compiled ({shipped}): {rebuild}")
+        raise ArtifactsUnavailable(
+            f"this installation has no compiled contracts ({shipped}): reinstall "
+            "ip-rights-ledger from a wheel built after `ipledger contracts build`, or run it "
+            "from a checkout of the repository"
+        )
+    # Deploying stale code from a checkout would put on chain what its sources no longer say.
+    if toolchain.is_checkout and artifacts.source_hash != source_hash(toolchain, settings):
+        raise ArtifactsUnavailable(
+            f"the compiled contracts in {shipped} are older than the sources in "
+            f"{toolchain.contracts}: {rebuild}"
+        )
+    return artifacts
+
+
+def source_hash(toolchain: Toolchain, settings: CompilerSettings | None = None) -> str:
+    """The hash the checkout's contracts would be compiled under, without compiling them."""
+    return _Job.of(toolchain.contracts, toolchain, settings or CompilerSettings()).source_hash
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One compilation's input and its cache key."""
+
+    info: CompilerInfo
+    sources: dict[str, str]
+    compiler_input: dict[str, object]
+    source_hash: str
+
+    @classmethod
+    def of(cls, source_dir: Path, toolchain: Toolchain, settings: CompilerSettings) -> _Job:
+        info = CompilerInfo(
+            solc_version=toolchain.package_version("solc"),
+            openzeppelin_version=toolchain.package_version("@openzeppelin/contracts"),
+            evm_version=settings.evm_version,
+            optimizer_runs=settings.optimizer_runs,
+            via_ir=settings.via_ir,
+        )
+        sources = _read_sources(source_dir, toolchain.root)
+        compiler_input = _standard_input(sources, settings)
+        return cls(info, sources, compiler_input, _hash_input(compiler_input, info))
+
+
+def _read_artifacts(path: Path) -> ArtifactSet | None:
+    """The artifacts at `path`, or none if missing or written in another shape."""
+    try:
+        return ArtifactSet.model_validate_json(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValidationError:  # written by an older version of this model: build again
+        return None
 
 
 def _read_sources(source_dir: Path, root: Path) -> dict[str, str]:
@@ -131,6 +226,10 @@ def _hash_input(compiler_input: dict[str, object], info: CompilerInfo) -> str:
 
 
 def _run_compiler(compiler_input: dict[str, object], toolchain: Toolchain) -> dict[str, object]:
+    # Imported here: loading the shipped artifacts must not pay for the compiler's driver
+    # (~0.12 s, it brings `requests`), and an installed package never compiles.
+    import solcx
+
     try:
         output = solcx.compile_standard(
             compiler_input,

@@ -13,6 +13,15 @@ from ledger.artifacts import CompilerInfo
 LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry")
 
 
+def default_manifest_path(chain_id: int) -> Path:
+    """Where a deployment to `chain_id` is recorded unless told otherwise.
+
+    In the user's own directory, beside the wallets (`~/.ipledger/wallets`): an installed
+    package's directory is not the user's to write, and a checkout's files are not its data.
+    """
+    return Path.home() / ".ipledger" / "deployments" / f"{chain_id}.json"
+
+
 class ContractDeployment(BaseModel):
     model_config = ConfigDict(frozen=True)
 

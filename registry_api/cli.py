@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from registry_api.commands.chain import chain_app
-from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console
+from registry_api.commands.console import console, fail
 from registry_api.commands.contracts import contracts_app
 from registry_api.commands.identity import identity_app
 from registry_api.commands.mirror import mirror_app
@@ -35,8 +35,12 @@ def demo(
     ca_password_file: Annotated[Path | None, typer.Option(help="CA key password file.")] = None,
 ) -> None:
     """Run the recordal flow end to end on an in-process chain and print what happened."""
-    from ledger.compiler import compile_sources
+    from ledger.compiler import CompilationError, load_artifacts
     from registry_api.commands.demo import open_authority, run_demo  # the in-process chain
 
     authority = open_authority(ca_dir, ca_password_file) if ca_dir else None
-    run_demo(console, compile_sources(CONTRACTS_DIR, ARTIFACTS), authority)
+    try:
+        artifacts = load_artifacts()
+    except CompilationError as exc:
+        raise fail(str(exc)) from exc
+    run_demo(console, artifacts, authority)

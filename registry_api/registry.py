@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,10 +23,10 @@ from ledger.artifacts import ArtifactSet
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.backends.rpc import RpcBackend
-from ledger.compiler import compile_sources
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
 from ledger.embedded.datadir import DataDir
-from ledger.manifest import DeploymentManifest
+from ledger.manifest import DeploymentManifest, default_manifest_path
 from registry_api import idempotency
 from registry_api.auth import SignIn, purge_challenges
 from registry_api.db.session import open_database, read_session_factory
@@ -43,7 +42,6 @@ from wallets.signer import LocalSigner, Signer
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN_SECRET_FILE = "token-secret"
 #: Rows deleted per transaction by the purge: on SQLite each batch holds the write lock, briefly.
 PURGE_BATCH = 500
@@ -150,7 +148,11 @@ class Registry:
 
 def open_registry(settings: Settings, *, artifacts: ArtifactSet | None = None) -> Registry:
     """Build the registry the settings describe; create the embedded office on first start."""
-    artifacts = artifacts or compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    if artifacts is None:
+        try:
+            artifacts = load_artifacts()
+        except CompilationError as exc:  # no shipped artifacts, or stale ones in a checkout
+            raise RegistryError(str(exc)) from exc
     created = False
     if settings.chain == "embedded":
         backend, manifest, office, created = _embedded(settings, artifacts)
@@ -235,7 +237,7 @@ def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:
     # A request waits for the node at most `node_timeout_seconds`, then answers 503: web3's
     # retries (five, each as long as the timeout) would hold it minutes on a hung node.
     backend = RpcBackend(settings.rpc_url, timeout=settings.node_timeout_seconds, retry=False)
-    path = settings.manifest or ROOT / "deployments" / f"{backend.chain_id}.json"
+    path = settings.manifest or default_manifest_path(backend.chain_id)
     manifest = DeploymentManifest.load(path)
     return backend, manifest, office
 

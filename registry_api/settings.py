@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     #: JSON-RPC URL of the node the mirror reads and the relayer sends to.
     rpc_url: str = "http://127.0.0.1:8545"
-    #: The deployment manifest; empty means `deployments/<chain id>.json` under the repository.
+    #: The deployment manifest; empty means `~/.ipledger/deployments/<chain id>.json`.
     manifest: Path | None = None
     #: Blocks to wait before indexing a block: 0 on QBFT (final) and the embedded chain.
     confirmations: int = Field(default=0, ge=0)

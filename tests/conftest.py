@@ -12,7 +12,6 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +19,13 @@ from ledger.artifacts import ArtifactSet
 from ledger.backends.anvil import AnvilNode, AnvilUnavailable
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
-from ledger.compiler import Toolchain, compile_sources
+from ledger.compiler import Toolchain, load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.types import Role
 from registry_api.identity.authority import CertificateAuthority
 from wallets.certificates import ParticipantCertificate, ParticipantIdentity
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 YEAR = 365 * 24 * 3600
 
@@ -40,7 +38,7 @@ BANK_ID = 13
 
 @pytest.fixture(scope="session")
 def artifacts() -> ArtifactSet:
-    return compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    return load_artifacts()
 
 
 def start_anvil() -> AnvilNode:

@@ -21,10 +21,10 @@ from rich.table import Table
 
 from ledger import nesting
 from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, Toolchain, compile_sources
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest
+from ledger.manifest import DeploymentManifest, default_manifest_path
 from wallets.certificates import CertificateDirectory, CertificateError, load_root
 from wallets.display import markup_safe, visible
 from wallets.keystore import (
@@ -87,7 +87,7 @@ ManifestOption = Annotated[
     typer.Option(
         "--manifest",
         envvar="IPLEDGER_MANIFEST",
-        help="Deployment manifest (default: deployments/CHAIN_ID.json).",
+        help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json).",
     ),
 ]
 CertificatesOption = Annotated[
@@ -155,14 +155,13 @@ def _new_password(password_file: Path | None) -> str:
 
 
 def _open_ledger(rpc: str, manifest: Path | None) -> Ledger:
-    root = Toolchain.discover().root
     backend = RpcBackend(rpc)
     try:
         chain_id = backend.chain_id
     except OSError:  # requests' connection errors are OSErrors; their text is a page long
         raise fail(f"cannot reach a ledger node at {rpc}") from None
-    manifest_path = manifest or root / "deployments" / f"{chain_id}.json"
-    artifacts = compile_sources(root / "contracts", root / "build" / "artifacts.json")
+    manifest_path = manifest or default_manifest_path(chain_id)
+    artifacts = load_artifacts()
     return open_ledger(backend, DeploymentManifest.load(manifest_path), artifacts)
 
 

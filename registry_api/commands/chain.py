@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.compiler import CompilationError, compile_sources
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.embedded.datadir import (
     DataDir,
     DataDirError,
@@ -21,7 +21,7 @@ from ledger.embedded.server import serve
 from ledger.embedded.store import StoreError
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
-from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, console, fail, key_password
+from registry_api.commands.console import console, fail, key_password
 from registry_api.identity.authority import AuthorityError
 from registry_api.office import CA_DIR, OfficeIdentity, create_embedded_office, office_keystore
 from wallets.keystore import WalletError
@@ -65,7 +65,7 @@ def chain_init(
     if not password:
         raise fail("a keystore password is needed: --password-file or IPLEDGER_KEY_PASSWORD")
     try:
-        artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+        artifacts = load_artifacts()
         keystore = office_keystore(key_file, password) if key_file is not None else None
         identity = OfficeIdentity(
             name=office_name,

@@ -1,4 +1,4 @@
-"""What every command shares: where the repository's files are, and how to print and fail."""
+"""What every command shares: how to print and fail, and the keystores' password."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from rich.console import Console
 
 from wallets.display import markup_safe
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-CONTRACTS_DIR = ROOT / "contracts"
-ARTIFACTS = ROOT / "build" / "artifacts.json"
 
 console = Console()
 errors = Console(stderr=True)

@@ -9,15 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ledger.artifacts import SHIPPED_ARTIFACTS
 from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, compile_sources
+from ledger.compiler import CompilationError, build_artifacts, load_artifacts
 from ledger.deploy import DeploymentError, OfficeBootstrap, deploy_ledger, verify_deployment
 from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest
+from ledger.manifest import DeploymentManifest, default_manifest_path
 from registry_api.commands.console import (
-    ARTIFACTS,
-    CONTRACTS_DIR,
-    ROOT,
     console,
     fail,
     key_password,
@@ -41,18 +39,14 @@ RpcOption = Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.
 OFFICE_VALID_DAYS = 5 * 365
 
 
-def _default_manifest(chain_id: int) -> Path:
-    return ROOT / "deployments" / f"{chain_id}.json"
-
-
 @contracts_app.command("build")
 def contracts_build(
     force: Annotated[bool, typer.Option(help="Recompile even if the cache is current.")] = False,
 ) -> None:
-    """Compile the contracts (cached by a hash of sources and compiler settings)."""
+    """Compile contracts/ into the artifacts the package ships (cached by a hash of the sources)."""
     try:
         with console.status("compiling with solc-js..."):
-            artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS, force=force)
+            artifacts = build_artifacts(force=force)
     except CompilationError as exc:
         raise fail(str(exc)) from exc
     table = Table(
@@ -63,7 +57,7 @@ def contracts_build(
             name, f"{len(artifact.runtime_bytecode):,}", artifact.runtime_hash[:18] + "..."
         )
     console.print(table)
-    console.print(f"artifacts: {ARTIFACTS.relative_to(ROOT)}")
+    console.print(f"artifacts: {SHIPPED_ARTIFACTS}")
 
 
 @contracts_app.command("deploy")
@@ -81,7 +75,8 @@ def contracts_deploy(
         ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Manifest path (default: deployments/CHAIN_ID.json).")
+        Path | None,
+        typer.Option(help="Manifest path (default: ~/.ipledger/deployments/CHAIN_ID.json)."),
     ] = None,
     ca_dir: Annotated[
         Path | None,
@@ -102,10 +97,10 @@ def contracts_deploy(
     """
     try:
         deployer = LocalSigner.from_key_file(key_file, key_password(password_file))
-        artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+        artifacts = load_artifacts()
         backend = RpcBackend(rpc)
         chain_id = backend.chain_id
-        manifest_path = out or _default_manifest(chain_id)
+        manifest_path = out or default_manifest_path(chain_id)
         if office_certificate is not None:
             facts = read_certificate(office_certificate)
         elif ca_dir is not None:
@@ -182,14 +177,15 @@ def _office_certificate_from_ca(
 def contracts_verify(
     rpc: RpcOption,
     manifest: Annotated[
-        Path | None, typer.Option(help="Deployment manifest (default: deployments/CHAIN_ID.json).")
+        Path | None,
+        typer.Option(help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json)."),
     ] = None,
 ) -> None:
     """Prove that the code on chain is this repository's; exit 1 naming any that differs."""
     try:
-        artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+        artifacts = load_artifacts()
         backend = RpcBackend(rpc)
-        manifest_path = manifest or _default_manifest(backend.chain_id)
+        manifest_path = manifest or default_manifest_path(backend.chain_id)
         checks = verify_deployment(backend, DeploymentManifest.load(manifest_path), artifacts)
     except (CompilationError, DeploymentError, LedgerError, OSError, ValueError) as exc:
         raise fail(str(exc)) from exc

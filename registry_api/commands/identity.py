@@ -11,15 +11,12 @@ from eth_utils.address import to_checksum_address
 from rich.table import Table
 
 from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, compile_sources
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest
+from ledger.manifest import DeploymentManifest, default_manifest_path
 from ledger.types import Role
 from registry_api.commands.console import (
-    ARTIFACTS,
-    CONTRACTS_DIR,
-    ROOT,
     console,
     fail,
     key_password,
@@ -62,7 +59,8 @@ RpcOption = Annotated[
 ManifestOption = Annotated[
     Path | None,
     typer.Option(
-        envvar="IPLEDGER_MANIFEST", help="Deployment manifest (default: deployments/CHAIN_ID.json)."
+        envvar="IPLEDGER_MANIFEST",
+        help="Deployment manifest (default: ~/.ipledger/deployments/CHAIN_ID.json).",
     ),
 ]
 KeyFileOption = Annotated[
@@ -126,8 +124,8 @@ def _open_ledger(rpc: str, manifest: Path | None, sender: LocalSigner | None = N
         chain_id = backend.chain_id
     except OSError:  # requests' connection errors are OSErrors; their text is a page long
         raise fail(f"cannot reach a ledger node at {rpc}") from None
-    path = manifest or ROOT / "deployments" / f"{chain_id}.json"
-    artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+    path = manifest or default_manifest_path(chain_id)
+    artifacts = load_artifacts()
     return open_ledger(backend, DeploymentManifest.load(path), artifacts, sender)
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, compile_sources
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import DeploymentError, open_ledger
-from ledger.manifest import DeploymentManifest
-from registry_api.commands.console import ARTIFACTS, CONTRACTS_DIR, ROOT, console, fail
+from ledger.manifest import DeploymentManifest, default_manifest_path
+from registry_api.commands.console import console, fail
 from registry_api.db.session import open_database
 from registry_api.mirror import queries
 from registry_api.mirror.apply import DeepReorg, UnappliableLog, clear_mirror
@@ -37,7 +37,8 @@ RpcOption = Annotated[
 ManifestOption = Annotated[
     Path | None,
     typer.Option(
-        help="Deployment manifest (default: IPLEDGER_MANIFEST, else deployments/CHAIN_ID.json)."
+        help="Deployment manifest (default: IPLEDGER_MANIFEST, "
+        "else ~/.ipledger/deployments/CHAIN_ID.json)."
     ),
 ]
 DatabaseOption = Annotated[
@@ -63,14 +64,14 @@ def _open(
     settings: Settings,
 ) -> tuple[RpcBackend, DeploymentManifest, Engine, sessionmaker[Session], Indexer]:
     backend = RpcBackend(settings.rpc_url)
-    manifest_path = settings.manifest or ROOT / "deployments" / f"{backend.chain_id}.json"
+    manifest_path = settings.manifest or default_manifest_path(backend.chain_id)
     manifest = DeploymentManifest.load(manifest_path)
     if manifest.chain_id != backend.chain_id:
         raise DeploymentError(
             f"{manifest_path} is for chain {manifest.chain_id}, the node is chain "
             f"{backend.chain_id}"
         )
-    artifacts = compile_sources(CONTRACTS_DIR, ARTIFACTS)
+    artifacts = load_artifacts()
     engine, sessions = open_database(settings.sqlalchemy_url())
     indexer = Indexer.for_deployment(
         backend.w3, manifest, artifacts, sessions, IndexerOptions.from_settings(settings)
@@ -176,7 +177,7 @@ def mirror_verify(
         if sync:
             with console.status("catching up with the chain..."):
                 indexer.sync()
-        ledger = open_ledger(backend, deployment, compile_sources(CONTRACTS_DIR, ARTIFACTS))
+        ledger = open_ledger(backend, deployment, load_artifacts())
         with sessions() as session:
             status = queries.mirror_status(session, deployment.chain_id)
             with console.status("comparing with the chain...") as spinner:

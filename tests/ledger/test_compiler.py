@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 import solcx
 
-from ledger.artifacts import ArtifactSet
-from ledger.compiler import CompilationError, CompilerSettings, Toolchain, compile_sources
+from ledger.artifacts import SHIPPED_ARTIFACTS, ArtifactSet
+from ledger.compiler import (
+    ArtifactsUnavailable,
+    CompilationError,
+    CompilerSettings,
+    Toolchain,
+    build_artifacts,
+    compile_sources,
+    load_artifacts,
+    source_hash,
+)
 
 EIP170_CODE_SIZE_LIMIT = 24_576
 
@@ -130,3 +139,67 @@ def test_every_ledger_contract_fits_the_eip170_code_size_limit(artifacts: Artifa
 
 def test_openzeppelin_is_pinned_at_5_4_0(artifacts: ArtifactSet) -> None:
     assert artifacts.compiler.openzeppelin_version == "5.4.0"
+
+
+def test_the_shipped_artifacts_are_compiled_from_the_contracts_as_they_are(
+    toolchain: Toolchain,
+) -> None:
+    assert SHIPPED_ARTIFACTS.is_file(), (
+        "the contracts are not built: run `ipledger contracts build`"
+    )
+    shipped = ArtifactSet.model_validate_json(SHIPPED_ARTIFACTS.read_text())
+    assert shipped.source_hash == source_hash(toolchain), (
+        "contracts/ changed since the artifacts were built: run `ipledger contracts build`"
+    )
+
+
+def test_built_artifacts_are_loaded_without_the_compiler(
+    project: Toolchain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = project.root / "shipped.json"
+    built = build_artifacts(toolchain=project, out=shipped)
+
+    def no_compiler(*args: object, **kwargs: object) -> None:
+        raise AssertionError("loading ran the compiler")
+
+    monkeypatch.setattr(solcx, "compile_standard", no_compiler)
+    assert load_artifacts(toolchain=project, shipped=shipped) == built
+
+
+def test_artifacts_older_than_the_contracts_are_refused_with_the_command_that_rebuilds_them(
+    project: Toolchain,
+) -> None:
+    shipped = project.root / "shipped.json"
+    build_artifacts(toolchain=project, out=shipped)
+    source = project.root / "contracts" / "Counter.sol"
+    source.write_text(source.read_text().replace("count += 1", "count += 2"))
+
+    with pytest.raises(ArtifactsUnavailable, match=r"older than.*ipledger contracts build"):
+        load_artifacts(toolchain=project, shipped=shipped)
+
+
+def test_a_checkout_without_built_artifacts_is_told_to_build_them(project: Toolchain) -> None:
+    with pytest.raises(ArtifactsUnavailable, match=r"not compiled.*ipledger contracts build"):
+        load_artifacts(toolchain=project, shipped=project.root / "missing.json")
+
+
+def test_an_installation_without_artifacts_or_a_checkout_says_how_to_get_them(
+    tmp_path: Path,
+) -> None:
+    # An installed package: its parent directory holds no contracts/ (site-packages).
+    with pytest.raises(ArtifactsUnavailable, match=r"installation has no compiled contracts"):
+        load_artifacts(toolchain=Toolchain(tmp_path), shipped=tmp_path / "missing.json")
+
+
+def test_building_outside_a_checkout_is_refused_in_words(tmp_path: Path) -> None:
+    with pytest.raises(CompilationError, match=r"needs a checkout"):
+        build_artifacts(toolchain=Toolchain(tmp_path), out=tmp_path / "out.json")
+
+
+def test_an_unreadable_cache_is_compiled_again(project: Toolchain) -> None:
+    cache = project.root / "out.json"
+    cache.write_text('{"written by": "an older version"}')
+
+    artifacts = compile_sources(project.root / "contracts", cache, toolchain=project)
+
+    assert ArtifactSet.model_validate_json(cache.read_text()) == artifacts

@@ -15,14 +15,13 @@ import time
 from pathlib import Path
 
 from ledger.backends.embedded import EmbeddedBackend
-from ledger.compiler import compile_sources
+from ledger.compiler import load_artifacts
 from ledger.deploy import open_ledger
 from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
 from ledger.types import AssetInput, AssetKind, Share
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parents[3]
 OWNER = 10  # ACME, enrolled by the template chain
 
 
@@ -42,7 +41,7 @@ def right(number: int, now: int) -> AssetInput:
 
 def main() -> None:
     data_dir, first, office_key = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    artifacts = compile_sources(ROOT / "contracts", ROOT / "build" / "artifacts.json")
+    artifacts = load_artifacts()
     backend = EmbeddedBackend.open(data_dir)
     manifest = DeploymentManifest.load(DataDir(data_dir).manifest)
     ledger = open_ledger(backend, manifest, artifacts, LocalSigner(office_key))
