@@ -234,7 +234,8 @@ def test_control_characters_from_the_chain_and_certificates_are_shown_visibly(
         )
     ).event.asset_id
     certificates = [
-        certify(world, office_ca, ACME_ID, world.acme, "Acme\rRobotics\u2066 Ltd\\n"),
+        # (no C0/C1 control: the office CA refuses those in a certificate's names)
+        certify(world, office_ca, ACME_ID, world.acme, "Acme Robotics\u2066 Ltd\\n"),
         certify(world, office_ca, BETA_ID, world.beta, "Beta Devices Co"),
     ]
     now = datetime.datetime.fromtimestamp(world.now(), datetime.UTC)
@@ -255,6 +256,6 @@ def test_control_characters_from_the_chain_and_certificates_are_shown_visibly(
         '\\x1b[8mhidden\\x1b[0m \\u202eevil\\x85"'
     )
     # A backslash is doubled, so that a name cannot pass itself off as a shown control.
-    assert told["assignor"] == f"Acme\\rRobotics\\u2066 Ltd\\\\n (participant {ACME_ID})"
+    assert told["assignor"] == f"Acme Robotics\\u2066 Ltd\\\\n (participant {ACME_ID})"
     for label, value in shown.lines:
         assert value.isprintable(), (label, value)
