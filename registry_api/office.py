@@ -23,13 +23,13 @@ from eth_account import Account
 
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
+from ledger.certificates import ParticipantCertificate, ParticipantIdentity
 from ledger.deploy import OfficeBootstrap, deploy_ledger
 from ledger.embedded.datadir import DataDir, initialize
 from ledger.embedded.genesis import DEFAULT_CHAIN_ID, ChainConfig
 from ledger.embedded.node import Node
 from ledger.types import Role
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
-from wallets.certificates import ParticipantCertificate, ParticipantIdentity
 from wallets.keystore import Keystore, parse_private_key
 from wallets.signer import LocalSigner
 

@@ -28,6 +28,7 @@ from ledger.compiler import compile_sources
 from ledger.deploy import Ledger, open_ledger
 from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
+from ledger.signer import Signer
 from registry_api import idempotency
 from registry_api.auth import SignIn, purge_challenges
 from registry_api.db.session import open_database, read_session_factory
@@ -39,7 +40,7 @@ from registry_api.relayer.dispatcher import Dispatcher, DispatcherOptions
 from registry_api.relayer.outbox import Outbox
 from registry_api.settings import Settings
 from wallets.keystore import Keystore
-from wallets.signer import LocalSigner, Signer
+from wallets.signer import LocalSigner
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from rich.table import Table
 
 from ledger import nesting
 from ledger.backends.rpc import RpcBackend
+from ledger.certificates import CertificateDirectory, CertificateError, load_root
 from ledger.compiler import CompilationError, Toolchain, compile_sources
 from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
-from wallets.certificates import CertificateDirectory, CertificateError, load_root
 from wallets.display import markup_safe, visible
 from wallets.keystore import (
     WALLET_DIR_ENV,

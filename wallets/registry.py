@@ -20,12 +20,12 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from ledger import nesting
+from ledger.certificates import CertificateError, ParticipantCertificate
+from ledger.signer import Signer
 from ledger.typed_data import Domain, KeyRotation, TypedDataError
 from ledger.types import AssetKind, AssetStatus, ParticipantStatus
-from wallets.certificates import CertificateError, ParticipantCertificate
 from wallets.lookup import PartyFacts, RightFacts
 from wallets.rotation import RotationRecorded
-from wallets.signer import Signer
 
 TIMEOUT_SECONDS = 60.0
 
