@@ -20,13 +20,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from embedded_chain.datadir import DataDir
 from ledger.artifacts import ArtifactSet
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.backends.rpc import RpcBackend
 from ledger.compiler import compile_sources
 from ledger.deploy import Ledger, open_ledger
-from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
 from ledger.signer import Signer
 from registry_api import idempotency
@@ -225,8 +225,9 @@ def _embedded(
             "IPLEDGER_KEY_PASSWORD or IPLEDGER_KEY_PASSWORD_FILE"
         )
     office = Keystore.load(data_dir.keystore).unlock(password, str(data_dir.keystore))
-    backend = EmbeddedBackend.open(data_dir.root)
-    return backend, DeploymentManifest.load(data_dir.manifest), office, created
+    manifest = DeploymentManifest.load(data_dir.manifest)
+    backend = EmbeddedBackend.open(data_dir.root, manifest.account_rules)
+    return backend, manifest, office, created
 
 
 def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledger import nesting
+from embedded_chain import nesting
 from ledger.backends.rpc import RpcBackend
 from ledger.certificates import CertificateDirectory, CertificateError, load_root
 from ledger.compiler import CompilationError, Toolchain, compile_sources
