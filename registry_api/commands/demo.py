@@ -1,4 +1,4 @@
-"""`make run` until the registry service exists: the recordal flow on an in-process chain."""
+"""`ipledger demo` (`make demo`): the recordal flow end to end on an in-process chain."""
 
 from __future__ import annotations
 
