@@ -44,6 +44,10 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import RPCEndpoint
 
 from bench.figures import Figure, arguments, report
+from embedded_chain.datadir import DataDir, create_node, initialize, open_node
+from embedded_chain.genesis import GAS_LIMIT, ChainConfig, FreeGasShanghaiVM
+from embedded_chain.jsonrpc import JsonRpc
+from embedded_chain.node import Node
 from ledger.artifacts import ArtifactSet
 from ledger.backends.anvil import AnvilNode, free_port
 from ledger.backends.base import ChainBackend, DevelopmentFeatureUnavailable
@@ -51,10 +55,7 @@ from ledger.backends.embedded import EmbeddedBackend
 from ledger.codec import to_abi
 from ledger.compiler import load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
-from ledger.embedded.datadir import DataDir, create_node, initialize, open_node
-from ledger.embedded.genesis import GAS_LIMIT, ChainConfig, FreeGasShanghaiVM
-from ledger.embedded.jsonrpc import JsonRpc
-from ledger.embedded.node import Node
+from ledger.manifest import DeploymentManifest
 from ledger.types import AssetInput, AssetKind, Role, Share
 from wallets.signer import LocalSigner
 
@@ -244,7 +245,7 @@ def _answers(w3: Web3) -> bool:
 
 def _size(data_dir: DataDir) -> int:
     """Bytes of the database with its write-ahead log folded in (the chain must be closed)."""
-    node = open_node(data_dir)
+    node = open_node(data_dir, None)  # only measured: nobody sends
     try:
         node.store.checkpoint()
         return node.store.size_bytes()
@@ -291,7 +292,7 @@ def _reopen_seconds(data_dir: DataDir) -> float:
     samples = []
     for _ in range(REOPENS):
         start = time.perf_counter()
-        node = open_node(data_dir)
+        node = open_node(data_dir, None)  # only read
         rpc = JsonRpc(node)
         for method, params in (
             ("eth_blockNumber", []),
@@ -347,7 +348,9 @@ def measure() -> list[Figure]:
         size_before = _size(chain)
 
         task = progress.add_task("registrations one by one", total=2 * ROUNDS)
-        persistent = EmbeddedBackend.open(chain.root)
+        persistent = EmbeddedBackend.open(
+            chain.root, DeploymentManifest.load(chain.manifest).account_rules
+        )
         try:
             for _ in range(ROUNDS):
                 spent["eth-tester"] += _one_by_one(tester.w3, [next(own) for _ in range(PER_ROUND)])

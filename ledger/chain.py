@@ -16,7 +16,7 @@ from web3.types import LogReceipt, TxParams, TxReceipt, Wei
 from ledger.backends.base import ChainBackend
 from ledger.errors import ContractError, ErrorDecoder, LedgerError, TransactionFailed
 from ledger.events import DecodedLog, EventDecoder, Log
-from wallets.signer import Signer
+from ledger.signer import Signer
 
 #: Room over the estimate for state that changes between estimation and inclusion. Gas is free
 #: on the permissioned chain, so the margin costs nothing but block space.

@@ -14,8 +14,8 @@ from ledger.chain import Chain, Receipt
 from ledger.codec import to_abi
 from ledger.errors import LedgerError
 from ledger.events import DecodedLog
+from ledger.signer import Signer
 from ledger.typed_data import Domain
-from wallets.signer import Signer
 
 T = TypeVar("T")
 

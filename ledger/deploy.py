@@ -16,7 +16,7 @@ from ledger.chain import Chain
 from ledger.errors import LedgerError
 from ledger.manifest import LEDGER_CONTRACTS, ContractDeployment, DeploymentManifest, OfficeRecord
 from ledger.participants import NONCE_CONSUMER_ROLE, ParticipantRegistryClient
-from wallets.signer import Signer
+from ledger.signer import Signer
 
 
 class DeploymentError(LedgerError):

@@ -11,6 +11,8 @@ from ledger.artifacts import CompilerInfo
 
 #: In dependency order: each contract's constructor takes the addresses of those before it.
 LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry")
+#: The contract that answers Besu's account-rules question (`transactionAllowed`): who may send.
+ACCOUNT_RULES_CONTRACT = "ParticipantRegistry"
 
 
 def default_manifest_path(chain_id: int) -> Path:
@@ -54,6 +56,11 @@ class DeploymentManifest(BaseModel):
 
     def address_of(self, name: str) -> ChecksumAddress:
         return self.contracts[name].address
+
+    @property
+    def account_rules(self) -> ChecksumAddress:
+        """The contract a node asks whether an account may send (node-level permissioning)."""
+        return self.address_of(ACCOUNT_RULES_CONTRACT)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

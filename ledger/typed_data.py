@@ -20,8 +20,8 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.codec import camel_case
+from ledger.signer import Signer, TypedDataJSON
 from ledger.types import SignedBy
-from wallets.signer import Signer, TypedDataJSON
 
 Uint256 = Annotated[int, "uint256"]
 Uint64 = Annotated[int, "uint64"]

@@ -1,1 +1,1 @@
-"""The office service: command line, identity, and (later) the API, relayer and mirror."""
+"""The office service: HTTP API, relayer, SQL mirror, identity (the office CA), `ipledger` CLI."""

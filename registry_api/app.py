@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from ledger.nesting import MAX_JSON_DEPTH, JsonDepth, bound_recursion
+from embedded_chain.nesting import MAX_JSON_DEPTH, JsonDepth, bound_recursion
 from registry_api.desk import Desk
 from registry_api.errors import body, install_handlers
 from registry_api.faults import database_fault, node_fault

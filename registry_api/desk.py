@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from web3.types import TxParams, Wei
 
 from ledger.assets import asset_id as compute_asset_id
+from ledger.certificates import ParticipantIdentity
 from ledger.typed_data import Assignment, Domain, KeyRotation, TypedDataError, TypedStruct
 from ledger.types import AssetInput, AssetStatus, Role, Share, SignedBy
 from registry_api import schemas
@@ -30,7 +31,6 @@ from registry_api.errors import Conflict, Forbidden, NotFound, ServiceUnavailabl
 from registry_api.mirror import queries
 from registry_api.registry import Registry
 from registry_api.relayer.outbox import Call, OperationStatus, queued_count
-from wallets.certificates import ParticipantIdentity
 
 S = TypeVar("S", bound=TypedStruct)
 

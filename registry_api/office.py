@@ -7,7 +7,7 @@ needs nothing else:
     D/keystore/office.json the office's key (Web3 Secret Storage, scrypt): the relayer signs with it
     D/key-password         generated only when no password was given (mode 0600): move it out,
                            or set IPLEDGER_KEY_PASSWORD, before the data directory is shared
-    D/chain.sqlite, D/manifest.json ...  the embedded chain (see ledger/embedded/datadir.py)
+    D/chain.sqlite, D/manifest.json ...  the embedded chain (see embedded_chain/datadir.py)
 """
 
 from __future__ import annotations
@@ -20,16 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eth_account import Account
+from eth_typing import ChecksumAddress
 
+from embedded_chain.datadir import DataDir, initialize
+from embedded_chain.genesis import DEFAULT_CHAIN_ID, ChainConfig
+from embedded_chain.node import Node
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
+from ledger.certificates import ParticipantCertificate, ParticipantIdentity
 from ledger.deploy import OfficeBootstrap, deploy_ledger
-from ledger.embedded.datadir import DataDir, initialize
-from ledger.embedded.genesis import DEFAULT_CHAIN_ID, ChainConfig
-from ledger.embedded.node import Node
+from ledger.manifest import DeploymentManifest
 from ledger.types import Role
 from registry_api.identity.authority import CaDirectory, CertificateAuthority
-from wallets.certificates import ParticipantCertificate, ParticipantIdentity
 from wallets.keystore import Keystore, parse_private_key
 from wallets.signer import LocalSigner
 
@@ -47,6 +49,14 @@ class OfficeIdentity:
     country: str = "KR"
     registration_number: str = "IPO-0001"
     participant_id: int = 1
+
+
+def account_rules(data_dir: DataDir) -> ChecksumAddress | None:
+    """What the office's embedded node asks who may send: its participant registry, once the
+    manifest in `data_dir` says where it is deployed; None before (the validator alone)."""
+    if not data_dir.manifest.exists():
+        return None
+    return DeploymentManifest.load(data_dir.manifest).account_rules
 
 
 def office_certificate(

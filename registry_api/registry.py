@@ -19,14 +19,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from embedded_chain.datadir import DataDir
 from ledger.artifacts import ArtifactSet
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.backends.rpc import RpcBackend
 from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
-from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest, default_manifest_path
+from ledger.signer import Signer
 from registry_api import idempotency
 from registry_api.auth import SignIn, purge_challenges
 from registry_api.db.session import open_database, read_session_factory
@@ -38,7 +39,7 @@ from registry_api.relayer.dispatcher import Dispatcher, DispatcherOptions
 from registry_api.relayer.outbox import Outbox
 from registry_api.settings import Settings
 from wallets.keystore import Keystore
-from wallets.signer import LocalSigner, Signer
+from wallets.signer import LocalSigner
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +227,9 @@ def _embedded(
             "IPLEDGER_KEY_PASSWORD or IPLEDGER_KEY_PASSWORD_FILE"
         )
     office = Keystore.load(data_dir.keystore).unlock(password, str(data_dir.keystore))
-    backend = EmbeddedBackend.open(data_dir.root)
-    return backend, DeploymentManifest.load(data_dir.manifest), office, created
+    manifest = DeploymentManifest.load(data_dir.manifest)
+    backend = EmbeddedBackend.open(data_dir.root, manifest.account_rules)
+    return backend, manifest, office, created
 
 
 def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:

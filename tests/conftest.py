@@ -19,11 +19,11 @@ from ledger.artifacts import ArtifactSet
 from ledger.backends.anvil import AnvilNode, AnvilUnavailable
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
+from ledger.certificates import ParticipantCertificate, ParticipantIdentity
 from ledger.compiler import Toolchain, load_artifacts
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.types import Role
 from registry_api.identity.authority import CertificateAuthority
-from wallets.certificates import ParticipantCertificate, ParticipantIdentity
 from wallets.signer import LocalSigner
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -1,1 +1,1 @@
-"""Participant side: keys, the Signer protocol and signing."""
+"""Participant side: keystores, signers (`ledger.signer.Signer`), the wallet CLI, an API client."""

@@ -19,13 +19,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ledger import nesting
+from embedded_chain import nesting
 from ledger.backends.rpc import RpcBackend
+from ledger.certificates import CertificateDirectory, CertificateError, load_root
 from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest, default_manifest_path
-from wallets.certificates import CertificateDirectory, CertificateError, load_root
 from wallets.display import markup_safe, visible
 from wallets.keystore import (
     WALLET_DIR_ENV,

@@ -19,7 +19,8 @@ from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from wallets.signer import LocalSigner, TransactionFields, TypedDataJSON
+from ledger.signer import TransactionFields, TypedDataJSON
+from wallets.signer import LocalSigner
 
 #: scrypt cost of new keystores: N = 2**18, r = 8, p = 1 (geth's "standard" parameters, about a
 #: second and 256 MB to unlock). Tests lower it; production never should.

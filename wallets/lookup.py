@@ -15,11 +15,7 @@ from cryptography import x509
 from eth_typing import ChecksumAddress
 from web3.types import FilterParams
 
-from ledger.chain import log_from_rpc
-from ledger.deploy import Ledger
-from ledger.events import AssetRegistered, UndecodableLog
-from ledger.types import AssetKind, AssetStatus, ParticipantStatus
-from wallets.certificates import (
+from ledger.certificates import (
     CertificateError,
     CertificateSource,
     CheckName,
@@ -27,6 +23,10 @@ from wallets.certificates import (
     read_chain,
     verify,
 )
+from ledger.chain import log_from_rpc
+from ledger.deploy import Ledger
+from ledger.events import AssetRegistered, UndecodableLog
+from ledger.types import AssetKind, AssetStatus, ParticipantStatus
 
 _KIND_WORDS = {
     AssetKind.PATENT: "patent",

@@ -19,13 +19,13 @@ from cryptography import x509
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from ledger import nesting
+from embedded_chain import nesting
+from ledger.certificates import CertificateError, ParticipantCertificate
+from ledger.signer import Signer
 from ledger.typed_data import Domain, KeyRotation, TypedDataError
 from ledger.types import AssetKind, AssetStatus, ParticipantStatus
-from wallets.certificates import CertificateError, ParticipantCertificate
 from wallets.lookup import PartyFacts, RightFacts
 from wallets.rotation import RotationRecorded
-from wallets.signer import Signer
 
 TIMEOUT_SECONDS = 60.0
 
@@ -98,7 +98,7 @@ class RegistryClient:
     @staticmethod
     def _answer(response: httpx.Response) -> object:
         try:
-            body = nesting.loads(response.content)  # depth bounded: see ledger.nesting
+            body = nesting.loads(response.content)  # depth bounded: see embedded_chain.nesting
         except ValueError:
             body = None
         if response.is_success:

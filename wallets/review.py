@@ -15,11 +15,11 @@ from typing import Protocol
 from eth_typing import ChecksumAddress
 
 from ledger.deploy import Ledger
+from ledger.signer import TypedDataJSON
 from ledger.typed_data import Assignment, Domain, KeyRotation, TypedDataError, TypedStruct
 from ledger.types import TOTAL_BPS, AssetStatus
 from wallets.display import visible
 from wallets.lookup import Lookup, PartyFacts
-from wallets.signer import TypedDataJSON
 
 #: The structs a wallet signs, and the contract of the deployment that verifies each.
 SIGNABLE: dict[str, tuple[type[TypedStruct], str]] = {

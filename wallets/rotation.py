@@ -14,9 +14,9 @@ from typing import Protocol
 from eth_typing import ChecksumAddress
 
 from ledger.participants import ParticipantRegistryClient
+from ledger.signer import Signer
 from ledger.typed_data import Domain, KeyRotation
 from wallets.keystore import WalletDirectory, WalletError
-from wallets.signer import Signer
 
 
 class RotationError(WalletError):

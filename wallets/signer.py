@@ -1,12 +1,11 @@
-"""The Signer protocol and a signer over a private key held in memory."""
+"""A signer over a private key held in memory (`ledger.signer.Signer`)."""
 
 from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import rlp
 from coincurve import PrivateKey
@@ -17,11 +16,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import is_checksum_address
 from eth_utils.crypto import keccak
 
-#: An EIP-712 message as JSON: {"types": ..., "primaryType": ..., "domain": ..., "message": ...}.
-TypedDataJSON = Mapping[str, object]
-#: A transaction as eth-account signs it: every field given (nonce, gas, gasPrice, chainId...).
-TransactionFields = Mapping[str, object]
-
+from ledger.signer import TransactionFields, TypedDataJSON
 
 #: The fields of a legacy EIP-155 transaction, as the ledger sends every transaction.
 _LEGACY_FIELDS = frozenset({"chainId", "nonce", "gas", "gasPrice", "to", "value", "data"})
@@ -29,26 +24,6 @@ _LEGACY_FIELDS = frozenset({"chainId", "nonce", "gas", "gasPrice", "to", "value"
 
 class KeyFileError(ValueError):
     """A key file that cannot be read or unlocked."""
-
-
-@runtime_checkable
-class Signer(Protocol):
-    """Something that holds a key and signs with it: a keystore, a hardware or remote signer."""
-
-    @property
-    def address(self) -> ChecksumAddress: ...
-
-    def sign_typed_data(self, typed_data: TypedDataJSON) -> bytes:
-        """Sign an EIP-712 message; return the 65-byte signature (r, s, v)."""
-        ...
-
-    def sign_transaction(self, transaction: TransactionFields) -> bytes:
-        """Sign a fully specified transaction; return the raw signed transaction."""
-        ...
-
-    def sign_message(self, text: str) -> bytes:
-        """Sign a text message (EIP-191 `personal_sign`), as a sign-in challenge is signed."""
-        ...
 
 
 class LocalSigner:

@@ -1,1 +1,1 @@
-"""Chain backends behind one interface: in-process (py-evm) and any JSON-RPC node."""
+"""Chain backends behind one interface: the embedded node (`embedded_chain`), any JSON-RPC node."""

@@ -1,8 +1,10 @@
-"""The embedded chain in this process: in memory for development and tests, or on a data directory.
+"""The adapter to the embedded chain (`embedded_chain`): in memory for development and tests, or
+on a data directory.
 
-Both are the same node (`ledger.embedded`), reached through a web3 provider that calls its
-JSON-RPC layer directly: the in-memory chain that the tests run on is the code that keeps the
-register, with a store that lives in memory and snapshots allowed.
+Both are the same node, reached through a web3 provider that calls its JSON-RPC layer directly:
+the in-memory chain that the tests run on is the code that keeps the register, with a store that
+lives in memory and snapshots allowed. The node knows nothing of the ledger: it is told which
+contract answers Besu's account-rules question (the participant registry).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from pathlib import Path
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from embedded_chain.datadir import DataDir, open_node
+from embedded_chain.genesis import DEFAULT_CHAIN_ID, ChainConfig
+from embedded_chain.jsonrpc import JsonRpc
+from embedded_chain.node import DevelopmentOnly, Node
+from embedded_chain.provider import NodeProvider
+from embedded_chain.store import ChainStore
 from ledger.backends.base import ChainBackend, DevelopmentFeatureUnavailable
-from ledger.embedded.datadir import DataDir, open_node
-from ledger.embedded.genesis import DEFAULT_CHAIN_ID, ChainConfig
-from ledger.embedded.jsonrpc import JsonRpc
-from ledger.embedded.node import DevelopmentOnly, Node
-from ledger.embedded.provider import NodeProvider
-from ledger.embedded.store import ChainStore
 
 #: In-memory chains have no office to seal their blocks: the zero address stands in.
 _NO_VALIDATOR = ChecksumAddress("0x0000000000000000000000000000000000000000")  # type: ignore[arg-type]
@@ -44,9 +46,14 @@ class EmbeddedBackend(ChainBackend):
         self._w3 = Web3(NodeProvider(self.rpc))
 
     @classmethod
-    def open(cls, data_dir: Path) -> EmbeddedBackend:
-        """The chain in `data_dir`, locked to this process until `close`."""
-        return cls(open_node(DataDir(data_dir)))
+    def open(cls, data_dir: Path, account_rules: ChecksumAddress | None) -> EmbeddedBackend:
+        """The chain in `data_dir`, locked to this process until `close`.
+
+        `account_rules` (`DeploymentManifest.account_rules`) decides who may send, as a Besu
+        network's account-rules contract does; None before the contracts are deployed leaves
+        the validator alone able to send.
+        """
+        return cls(open_node(DataDir(data_dir), account_rules))
 
     @property
     def w3(self) -> Web3:

@@ -8,22 +8,28 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.compiler import CompilationError, load_artifacts
-from ledger.embedded.datadir import (
+from embedded_chain.datadir import (
     DataDir,
     DataDirError,
     backup,
     open_node,
 )
-from ledger.embedded.genesis import DEFAULT_CHAIN_ID
-from ledger.embedded.jsonrpc import JsonRpc
-from ledger.embedded.server import serve
-from ledger.embedded.store import StoreError
+from embedded_chain.genesis import DEFAULT_CHAIN_ID
+from embedded_chain.jsonrpc import JsonRpc
+from embedded_chain.server import serve
+from embedded_chain.store import StoreError
+from ledger.compiler import CompilationError, load_artifacts
 from ledger.errors import LedgerError
 from ledger.manifest import DeploymentManifest
 from registry_api.commands.console import console, fail, key_password
 from registry_api.identity.authority import AuthorityError
-from registry_api.office import CA_DIR, OfficeIdentity, create_embedded_office, office_keystore
+from registry_api.office import (
+    CA_DIR,
+    OfficeIdentity,
+    account_rules,
+    create_embedded_office,
+    office_keystore,
+)
 from wallets.keystore import WalletError
 
 chain_app = typer.Typer(
@@ -113,7 +119,7 @@ def chain_serve(
 ) -> None:
     """Serve the chain over HTTP JSON-RPC until interrupted (SIGINT or SIGTERM)."""
     try:
-        node = open_node(DataDir(data_dir))
+        node = open_node(DataDir(data_dir), account_rules(DataDir(data_dir)))
     except (DataDirError, StoreError, OSError, ValueError) as exc:
         raise fail(str(exc)) from exc
     try:

@@ -1,4 +1,4 @@
-"""`make run` until the registry service exists: the recordal flow on an in-process chain."""
+"""`ipledger demo` (`make demo`): the recordal flow end to end on an in-process chain."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.table import Table
 from ledger.artifacts import ArtifactSet
 from ledger.assets import asset_id, canonical_number
 from ledger.backends.embedded import EmbeddedBackend
+from ledger.certificates import CertificateList, ParticipantCertificate, ParticipantIdentity
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
 from ledger.errors import ContractError, IPAssetRegistryMissingConsent
 from ledger.typed_data import Assignment, sign
@@ -26,7 +27,6 @@ from registry_api.identity.authority import (
     CertificateAuthority,
 )
 from registry_api.identity.service import IdentityService
-from wallets.certificates import CertificateList, ParticipantCertificate, ParticipantIdentity
 from wallets.passwords import PasswordUnavailable, password_from
 from wallets.signer import LocalSigner
 

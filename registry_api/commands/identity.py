@@ -11,6 +11,13 @@ from eth_utils.address import to_checksum_address
 from rich.table import Table
 
 from ledger.backends.rpc import RpcBackend
+from ledger.certificates import (
+    CertificateDirectory,
+    CertificateError,
+    ParticipantCertificate,
+    ParticipantIdentity,
+    load_root,
+)
 from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
 from ledger.errors import LedgerError
@@ -31,13 +38,6 @@ from registry_api.identity.authority import (
 )
 from registry_api.identity.enrolment import enrol, renew
 from registry_api.identity.service import IdentityError, IdentityReport, IdentityService
-from wallets.certificates import (
-    CertificateDirectory,
-    CertificateError,
-    ParticipantCertificate,
-    ParticipantIdentity,
-    load_root,
-)
 from wallets.display import markup_safe
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
 from wallets.signer import KeyFileError, LocalSigner

@@ -10,11 +10,11 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from embedded_chain.datadir import DataDirError
+from embedded_chain.nesting import bound_recursion
+from embedded_chain.server import BackgroundServer
 from ledger.backends.embedded import EmbeddedBackend
-from ledger.embedded.datadir import DataDirError
-from ledger.embedded.server import BackgroundServer
 from ledger.errors import LedgerError
-from ledger.nesting import bound_recursion
 from registry_api.app import create_app
 from registry_api.commands.console import console, fail
 from registry_api.identity.authority import AuthorityError

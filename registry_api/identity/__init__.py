@@ -1,1 +1,2 @@
-"""Counterparty identity: X.509 certificates whose SHA-256 fingerprints are on chain."""
+"""The office's side of identity: its certificate authority, enrolment and renewal, and
+identifying a counterparty; the certificate profile and its checks are `ledger.certificates`."""

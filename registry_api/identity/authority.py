@@ -7,7 +7,7 @@ CA directory; every participant certificate the office issues is kept there too:
     CA_DIR/root-key.pem        the root key, encrypted under the CA password (mode 0600)
     CA_DIR/issued/ID-SERIAL.pem  every participant certificate issued (public)
 
-The certificates follow the profile of wallets.certificates. There is no CRL: whether a
+The certificates follow the profile of ledger.certificates. There is no CRL: whether a
 participant may act is the participant registry's status (suspended, revoked, certificate
 expired), which every verifier reads from the chain; a certificate is renewed by issuing a new
 one and recording its fingerprint with ParticipantRegistry.renewCertificate.
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from eth_typing import ChecksumAddress
 
-from wallets.certificates import (
+from ledger.certificates import (
     CertificateDirectory,
     CertificateError,
     ParticipantCertificate,

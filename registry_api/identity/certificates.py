@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from wallets.certificates import CertificateError, fingerprint_of
+from ledger.certificates import CertificateError, fingerprint_of
 
 __all__ = ["CertificateError", "CertificateFacts", "read_certificate", "self_signed"]
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from eth_typing import ChecksumAddress
 from web3.types import FilterParams
 
+from ledger.certificates import ParticipantCertificate, ParticipantIdentity, read_chain
 from ledger.chain import log_from_rpc
 from ledger.deploy import Ledger
 from ledger.events import KeyRecovered, KeyRotated, ParticipantEnrolled, UndecodableLog
 from ledger.types import ParticipantStatus
 from registry_api.identity.authority import AuthorityError, CaDirectory, CertificateAuthority
-from wallets.certificates import ParticipantCertificate, ParticipantIdentity, read_chain
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `IdentityService.identify` is the one function behind `ipledger identity verify` and
 `GET /v1/participants/{id-or-address}/identity`: it finds the participant's certificate, checks
-it against the office root and the chain (wallets.certificates.verify), and returns a report
+it against the office root and the chain (ledger.certificates.verify), and returns a report
 that names every check and its outcome.
 """
 
@@ -18,9 +18,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 
-from ledger.participants import ParticipantRegistryClient
-from ledger.types import ParticipantStatus
-from wallets.certificates import (
+from ledger.certificates import (
     CertificateError,
     CertificateSource,
     CheckName,
@@ -32,6 +30,8 @@ from wallets.certificates import (
     unreadable,
     verify,
 )
+from ledger.participants import ParticipantRegistryClient
+from ledger.types import ParticipantStatus
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _PARTICIPANT_ID = re.compile(r"[1-9][0-9]{0,19}")

@@ -20,8 +20,8 @@ from eth_utils.crypto import keccak
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ledger.signer import Signer
 from registry_api.db.models import OperationRow, RelayerAccount
-from wallets.signer import Signer
 
 #: Gas of the no-op (a zero-value transfer to itself) that takes a refused transaction's nonce.
 VOID_GAS = 21_000

@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 
 from ledger.backends.base import ChainBackend
 from ledger.backends.rpc import RpcBackend
+from ledger.certificates import ParticipantIdentity
 from ledger.typed_data import Assignment, Domain, sign
 from ledger.types import AssetInput, AssetKind, Role, Share, SignedBy
 from registry_api.cli import app
 from registry_api.identity.authority import CertificateAuthority
 from registry_api.identity.enrolment import enrol
 from tests.conftest import BETA_ID, Parties, certify
-from wallets.certificates import ParticipantIdentity
 from wallets.signer import LocalSigner
 
 runner = CliRunner()

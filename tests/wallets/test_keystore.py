@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from ledger.signer import Signer
 from wallets.keystore import (
     CorruptKeystore,
     Keystore,
@@ -21,7 +22,7 @@ from wallets.keystore import (
     parse_private_key,
 )
 from wallets.passwords import PasswordUnavailable, password_from
-from wallets.signer import LocalSigner, Signer
+from wallets.signer import LocalSigner
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 PASSWORD = "correct horse battery"

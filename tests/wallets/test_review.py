@@ -9,11 +9,11 @@ import hashlib
 
 import pytest
 
+from ledger.certificates import CertificateList
 from ledger.typed_data import Assignment, Domain, sign
 from ledger.types import AssetInput, AssetKind, Share
 from registry_api.identity.authority import CertificateAuthority
 from tests.conftest import ACME_ID, BETA_ID, UNIVERSITY_ID, Parties, certify
-from wallets.certificates import CertificateList
 from wallets.lookup import ChainLookup
 from wallets.review import LedgerDeployment, Review, SigningRefused, review
 

@@ -10,7 +10,8 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wallets.signer import KeyFileError, LocalSigner, Signer
+from ledger.signer import Signer
+from wallets.signer import KeyFileError, LocalSigner
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 

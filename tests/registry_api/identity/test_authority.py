@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from ledger.types import ParticipantStatus, Role
-from registry_api.identity.authority import AuthorityError, CaDirectory, CertificateAuthority
-from registry_api.identity.enrolment import bound_keys, enrol, renew
-from registry_api.identity.service import IdentityService
-from tests.conftest import ACME_ID, Parties, certify
-from wallets.certificates import (
+from ledger.certificates import (
     LEDGER_ARC,
     CertificateError,
     ParticipantCertificate,
     ParticipantIdentity,
 )
+from ledger.types import ParticipantStatus, Role
+from registry_api.identity.authority import AuthorityError, CaDirectory, CertificateAuthority
+from registry_api.identity.enrolment import bound_keys, enrol, renew
+from registry_api.identity.service import IdentityService
+from tests.conftest import ACME_ID, Parties, certify
 from wallets.rotation import OfficeOnChain, sign_rotation
 from wallets.signer import LocalSigner
 

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from ledger.backends.anvil import AnvilNode
 from ledger.backends.base import ChainBackend
 from ledger.backends.rpc import RpcBackend
+from ledger.certificates import ParticipantCertificate
 from registry_api.cli import app
 from tests.conftest import Parties, start_anvil
-from wallets.certificates import ParticipantCertificate
 from wallets.signer import LocalSigner
 
 pytestmark = pytest.mark.anvil

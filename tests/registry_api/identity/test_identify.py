@@ -13,15 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from registry_api.identity.authority import CertificateAuthority
-from registry_api.identity.service import (
-    IdentityReport,
-    IdentityService,
-    InvalidReference,
-    UnknownParticipant,
-)
-from tests.conftest import ACME_ID, BETA_ID, Parties, certify
-from wallets.certificates import (
+from ledger.certificates import (
     CertificateDirectory,
     CertificateList,
     CertificateSource,
@@ -30,6 +22,14 @@ from wallets.certificates import (
     Outcome,
     ParticipantCertificate,
 )
+from registry_api.identity.authority import CertificateAuthority
+from registry_api.identity.service import (
+    IdentityReport,
+    IdentityService,
+    InvalidReference,
+    UnknownParticipant,
+)
+from tests.conftest import ACME_ID, BETA_ID, Parties, certify
 from wallets.rotation import OfficeOnChain, sign_rotation
 from wallets.signer import LocalSigner
 
@@ -256,7 +256,7 @@ def test_references_that_name_nobody_are_refused(
 def test_a_verdict_raises_naming_each_failed_check(
     world: Parties, office_ca: CertificateAuthority
 ) -> None:
-    from wallets.certificates import read_chain, read_key, verify
+    from ledger.certificates import read_chain, read_key, verify
 
     certificate = certify(world, office_ca, ACME_ID, world.acme, ACME)
     world.ledger.participants.suspend(ACME_ID, 7)

@@ -319,7 +319,9 @@ def stack(
             database_url=f"sqlite:///{data_dir / 'registry.sqlite3'}",
             log=log,
             office=office,
-            chain=lambda: EmbeddedBackend.open(data_dir),
+            chain=lambda: EmbeddedBackend.open(
+                data_dir, DeploymentManifest.load(data_dir / "manifest.json").account_rules
+            ),
             manifest=lambda: DeploymentManifest.load(data_dir / "manifest.json"),
         )
         return

@@ -19,8 +19,8 @@ and sets LEDGER_ARC to it before it issues its first certificate.
 
 A certificate says who a participant is; the chain says whether it may act now. Identifying a
 counterparty therefore takes both: the checks in `verify` (named by `CheckName`).
-This module sits on the participant side so that a wallet can identify its counterparty before
-it signs; the office's certificate authority (registry_api.identity) issues by the same profile.
+The profile is in the core because both sides build on it: a wallet identifies its counterparty
+before it signs, and the office's certificate authority (registry_api.identity) issues by it.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
 from eth.constants import BLANK_ROOT_HASH
 
-from ledger.embedded.logindex import IndexedLog
-from ledger.embedded.node import encoded_size
+from embedded_chain.logindex import IndexedLog
+from embedded_chain.node import encoded_size
 
 Json = dict[str, object]
 

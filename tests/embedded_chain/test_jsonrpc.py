@@ -15,12 +15,12 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError
 from web3.types import FilterParams, LogReceipt
 
+from embedded_chain import jsonrpc
 from ledger.artifacts import ArtifactSet
 from ledger.backends.base import ChainBackend
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.codec import to_abi
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger
-from ledger.embedded import jsonrpc
 from ledger.errors import IPAssetRegistryNotOffice
 from ledger.types import AssetInput, AssetKind, AssetStatus, Role, Share
 from tests.conftest import ACME_ID, BETA_ID, OFFICE_ID, YEAR, fingerprint, start_anvil

@@ -11,13 +11,13 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from embedded_chain.datadir import DataDir, create_node
+from embedded_chain.genesis import GAS_LIMIT, ChainConfig
+from embedded_chain.jsonrpc import JsonRpc
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.deploy import Ledger
-from ledger.embedded.datadir import DataDir, create_node
-from ledger.embedded.genesis import GAS_LIMIT, ChainConfig
-from ledger.embedded.jsonrpc import JsonRpc
 from tests.conftest import ACME_ID
-from tests.ledger.embedded.conftest import CHAIN_ID, Template
+from tests.embedded_chain.conftest import CHAIN_ID, Template
 from wallets.signer import LocalSigner
 
 
@@ -323,15 +323,15 @@ def test_requests_the_node_cannot_answer_get_the_standard_codes(chain: EmbeddedB
 
 
 def test_a_node_opened_twice_is_refused_with_a_clear_error(chain_dir: Path) -> None:
-    from ledger.embedded.datadir import DataDirInUse
+    from embedded_chain.datadir import DataDirInUse
 
-    first = EmbeddedBackend.open(chain_dir)
+    first = EmbeddedBackend.open(chain_dir, None)
     try:
         with pytest.raises(DataDirInUse, match="in use by another process"):
-            EmbeddedBackend.open(chain_dir)
+            EmbeddedBackend.open(chain_dir, None)
     finally:
         first.close()
-    EmbeddedBackend.open(chain_dir).close()  # released on close
+    EmbeddedBackend.open(chain_dir, None).close()  # released on close
 
 
 def test_the_default_config_is_not_assumed(chain: EmbeddedBackend) -> None:

@@ -25,16 +25,16 @@ from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 from web3.types import TxData
 
+from embedded_chain.datadir import DataDir
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.deploy import open_ledger
-from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
 from ledger.types import AssetKind, Share
 from tests.conftest import ACME_ID
-from tests.ledger.embedded.conftest import Template
+from tests.embedded_chain.conftest import Template
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 22
 #: Of which this many while the writer is still starting (opening the chain, compiling...).
 KILLS_DURING_START = 4
@@ -49,7 +49,7 @@ class Writer:
             [
                 sys.executable,
                 "-m",
-                "tests.ledger.embedded.crash_writer",
+                "tests.embedded_chain.crash_writer",
                 str(chain_dir),
                 str(first_number),
                 "0x" + office_key.hex(),
@@ -108,9 +108,9 @@ def test_every_acknowledged_registration_survives_kill_9_at_random_moments(
         acknowledged |= writer.kill()
 
     assert len(acknowledged) >= KILLS - KILLS_DURING_START, f"seed {seed}"
-    backend = EmbeddedBackend.open(chain_dir)
+    manifest = DeploymentManifest.load(DataDir(chain_dir).manifest)
+    backend = EmbeddedBackend.open(chain_dir, manifest.account_rules)
     try:
-        manifest = DeploymentManifest.load(DataDir(chain_dir).manifest)
         ledger = open_ledger(backend, manifest, artifacts)
         for number, asset_id in acknowledged.items():
             expected = ledger.assets.asset_id_of(b"KR", AssetKind.PATENT, f"10-2026-{number:09d}")

@@ -9,13 +9,13 @@ import textwrap
 
 import pytest
 
-from ledger.nesting import MAX_JSON_DEPTH, JsonTooDeep, loads
+from embedded_chain.nesting import MAX_JSON_DEPTH, JsonTooDeep, loads
 
 RUNAWAY = textwrap.dedent(
     """
     import sys, threading
     import registry_api.app  # imports py_ecc, which raises the recursion limit to 100,000
-    from ledger.nesting import bound_recursion
+    from embedded_chain.nesting import bound_recursion
 
     bound_recursion()
 

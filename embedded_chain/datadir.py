@@ -3,7 +3,8 @@
     D/chain.sqlite         the chain: blocks, state, receipts, log index (+ -wal, -shm files)
     D/LOCK                 held (flock) by the process that has the chain open; holds its pid
     D/keystore/office.json the office's key, Web3 Secret Storage (scrypt), written by `init`
-    D/manifest.json        the deployment manifest: which contract is where
+    D/manifest.json        the office's deployment manifest (never read here: the node is given
+                           the account-rules address it holds)
     D/office.pem           the office's certificate (and office-key.pem, its encrypted key)
 
 Only one process may open the chain: two writers would each believe their head is the chain's.
@@ -22,16 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_typing import ChecksumAddress
 from eth_utils.address import to_canonical_address
 
-from ledger.embedded.genesis import ChainConfig
-from ledger.embedded.node import Node
-from ledger.embedded.permissioning import AccountRulesContract, Permissioning, ValidatorOnly
-from ledger.embedded.store import ChainStore, StoreError
-from ledger.manifest import DeploymentManifest
-
-#: The contract that answers Besu's `transactionAllowed` question.
-ACCOUNT_RULES_CONTRACT = "ParticipantRegistry"
+from embedded_chain.genesis import ChainConfig
+from embedded_chain.node import Node
+from embedded_chain.permissioning import AccountRulesContract, ValidatorOnly
+from embedded_chain.store import ChainStore, StoreError
 
 
 class DataDirError(Exception):
@@ -116,8 +114,9 @@ def create_node(data_dir: DataDir, config: ChainConfig) -> Node:
         raise
 
 
-def open_node(data_dir: DataDir) -> Node:
-    """Open the chain at its head, permissioned by its deployed contracts (or the validator)."""
+def open_node(data_dir: DataDir, account_rules: ChecksumAddress | None) -> Node:
+    """Open the chain at its head; `account_rules` (the contract Besu would ask, as the office
+    deployed it) decides who may send, or the validator alone when there is none yet."""
     if not data_dir.holds_chain():
         raise DataDirError(f"no chain in {data_dir.root}: create one with `ipledger chain init`")
     lock = DirectoryLock.acquire(data_dir.lock)
@@ -137,24 +136,12 @@ def open_node(data_dir: DataDir) -> Node:
         if isinstance(exc, StoreError):
             raise DataDirError(str(exc)) from exc
         raise
-    try:
-        node.permissioning = permissioning_of(data_dir, node.config)
-    except BaseException:
-        node.close()
-        raise
+    node.permissioning = (
+        ValidatorOnly(to_canonical_address(node.config.validator))
+        if account_rules is None
+        else AccountRulesContract(to_canonical_address(account_rules))
+    )
     return node
-
-
-def permissioning_of(data_dir: DataDir, config: ChainConfig) -> Permissioning:
-    """The rules in force: the deployed account-rules contract, or the validator alone."""
-    if not data_dir.manifest.exists():
-        return ValidatorOnly(to_canonical_address(config.validator))
-    manifest = DeploymentManifest.load(data_dir.manifest)
-    if manifest.chain_id != config.chain_id:
-        raise DataDirError(
-            f"{data_dir.manifest} is for chain {manifest.chain_id}, the chain is {config.chain_id}"
-        )
-    return AccountRulesContract(to_canonical_address(manifest.address_of(ACCOUNT_RULES_CONTRACT)))
 
 
 def initialize(root: Path, config: ChainConfig, populate: Callable[[Node, DataDir], None]) -> None:
@@ -231,7 +218,7 @@ def backup(source: DataDir, target: DataDir) -> int:
     finally:
         if lock is not None:
             lock.release()
-    node = open_node(target)
+    node = open_node(target, account_rules=None)  # only read: nobody sends
     try:
         return node.head.block_number
     finally:

@@ -26,8 +26,8 @@ from eth.abc import BlockHeaderAPI
 from eth.constants import CREATE_CONTRACT_ADDRESS
 from eth_utils.crypto import keccak
 
-from ledger.embedded import encoding
-from ledger.embedded.errors import (
+from embedded_chain import encoding
+from embedded_chain.errors import (
     InternalError,
     InvalidParams,
     InvalidRequest,
@@ -36,9 +36,9 @@ from ledger.embedded.errors import (
     ParseError,
     RpcError,
 )
-from ledger.embedded.logindex import LogFilter, TooManyLogs
-from ledger.embedded.node import Message, Node
-from ledger.nesting import JsonTooDeep, loads
+from embedded_chain.logindex import LogFilter, TooManyLogs
+from embedded_chain.nesting import JsonTooDeep, loads
+from embedded_chain.node import Message, Node
 
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 1024

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_typing import ChecksumAddress
 
+from embedded_chain.datadir import DataDir, initialize
+from embedded_chain.genesis import ChainConfig
+from embedded_chain.node import Node
 from ledger.artifacts import ArtifactSet
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.deploy import Ledger, OfficeBootstrap, deploy_ledger, open_ledger
-from ledger.embedded.datadir import DataDir, initialize
-from ledger.embedded.genesis import ChainConfig
-from ledger.embedded.node import Node
 from ledger.manifest import DeploymentManifest
 from ledger.types import Role
 from tests.conftest import ACME_ID, OFFICE_ID, YEAR, fingerprint
@@ -34,6 +35,8 @@ class Template:
     root: Path
     office_key: bytes
     acme: LocalSigner
+    #: The deployed ParticipantRegistry: the node asks it who may send.
+    account_rules: ChecksumAddress
 
     @property
     def office(self) -> LocalSigner:
@@ -48,6 +51,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, artifacts: ArtifactSet) -
     acme = LocalSigner.generate()
     now = int(time.time())
     config = ChainConfig(chain_id=CHAIN_ID, validator=office.address, genesis_timestamp=now)
+    deployed: list[DeploymentManifest] = []
 
     def populate(node: Node, target: DataDir) -> None:
         bootstrap = OfficeBootstrap(
@@ -55,12 +59,13 @@ def template(tmp_path_factory: pytest.TempPathFactory, artifacts: ArtifactSet) -
         )
         ledger = deploy_ledger(EmbeddedBackend(node), office, artifacts, bootstrap)
         ledger.manifest.save(target.manifest)
+        deployed.append(ledger.manifest)
         ledger.participants.enrol(
             ACME_ID, Role.PARTICIPANT, fingerprint("acme"), now + 5 * YEAR, [acme.address]
         )
 
     initialize(root, config, populate)
-    return Template(root, office_key, acme)
+    return Template(root, office_key, acme, deployed[0].account_rules)
 
 
 @pytest.fixture
@@ -70,9 +75,9 @@ def chain_dir(template: Template, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def chain(chain_dir: Path) -> Iterator[EmbeddedBackend]:
+def chain(chain_dir: Path, template: Template) -> Iterator[EmbeddedBackend]:
     """The copied chain opened in this process (permissioned by its ParticipantRegistry)."""
-    backend = EmbeddedBackend.open(chain_dir)
+    backend = EmbeddedBackend.open(chain_dir, template.account_rules)
     try:
         yield backend
     finally:

@@ -15,7 +15,7 @@ from web3._utils.encoding import Web3JsonEncoder
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from ledger.embedded.jsonrpc import JsonRpc
+from embedded_chain.jsonrpc import JsonRpc
 
 
 class NodeProvider(JSONBaseProvider):

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
-from ledger.embedded.errors import InvalidRequest, LimitExceeded, RpcError
-from ledger.embedded.jsonrpc import MAX_REQUEST_BYTES, JsonRpc
-from ledger.nesting import bound_recursion
+from embedded_chain.errors import InvalidRequest, LimitExceeded, RpcError
+from embedded_chain.jsonrpc import MAX_REQUEST_BYTES, JsonRpc
+from embedded_chain.nesting import bound_recursion
 
 Message = MutableMapping[str, object]
 Receive = Callable[[], Awaitable[Message]]

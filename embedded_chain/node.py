@@ -43,8 +43,8 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 from lru import LRU
 
-from ledger.embedded import logindex
-from ledger.embedded.errors import (
+from embedded_chain import logindex
+from embedded_chain.errors import (
     ExceedsBlockGasLimit,
     ExecutionFailed,
     ExecutionReverted,
@@ -59,16 +59,16 @@ from ledger.embedded.errors import (
     TransactionRefused,
     WrongChainId,
 )
-from ledger.embedded.genesis import (
+from embedded_chain.genesis import (
     EXTRA_DATA,
     ChainConfig,
     FreeGasShanghaiVM,
     chain_class,
     genesis_parameters,
 )
-from ledger.embedded.logindex import IndexedLog, LogFilter
-from ledger.embedded.permissioning import AnyoneMaySend, Permissioning
-from ledger.embedded.store import ChainStore, StoreError
+from embedded_chain.logindex import IndexedLog, LogFilter
+from embedded_chain.permissioning import AnyoneMaySend, Permissioning
+from embedded_chain.store import ChainStore, StoreError
 
 _CONFIG_KEY = "chain_config"
 _RECENT_BLOCKS = 64

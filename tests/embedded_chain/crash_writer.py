@@ -1,6 +1,6 @@
 """The writer the crash test kills: registers rights one by one, prints each acknowledged one.
 
-    python -m tests.ledger.embedded.crash_writer DATA_DIR FIRST_NUMBER
+    python -m tests.embedded_chain.crash_writer DATA_DIR FIRST_NUMBER
 
 It holds the chain in its own process (as the registry service does) and prints a right's id
 only after the node has acknowledged its registration, that is after the block with it was
@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from embedded_chain.datadir import DataDir
 from ledger.backends.embedded import EmbeddedBackend
 from ledger.compiler import load_artifacts
 from ledger.deploy import open_ledger
-from ledger.embedded.datadir import DataDir
 from ledger.manifest import DeploymentManifest
 from ledger.types import AssetInput, AssetKind, Share
 from wallets.signer import LocalSigner
@@ -42,8 +42,8 @@ def right(number: int, now: int) -> AssetInput:
 def main() -> None:
     data_dir, first, office_key = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     artifacts = load_artifacts()
-    backend = EmbeddedBackend.open(data_dir)
     manifest = DeploymentManifest.load(DataDir(data_dir).manifest)
+    backend = EmbeddedBackend.open(data_dir, manifest.account_rules)
     ledger = open_ledger(backend, manifest, artifacts, LocalSigner(office_key))
     print("open", backend.w3.eth.block_number, flush=True)
     now = int(time.time())

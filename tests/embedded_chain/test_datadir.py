@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_typing import Address
+from eth_utils.address import to_canonical_address
 
-from ledger.backends.embedded import EmbeddedBackend
-from ledger.embedded.datadir import (
+from embedded_chain.datadir import (
     DataDir,
     DataDirError,
     DataDirInUse,
@@ -22,19 +22,35 @@ from ledger.embedded.datadir import (
     initialize,
     open_node,
 )
-from ledger.embedded.genesis import ChainConfig
-from ledger.embedded.jsonrpc import JsonRpc
-from ledger.embedded.node import Node
-from ledger.embedded.permissioning import AccountRulesContract, ValidatorOnly
-from tests.ledger.embedded.conftest import CHAIN_ID, Template
+from embedded_chain.errors import SenderNotAuthorized
+from embedded_chain.genesis import ChainConfig
+from embedded_chain.jsonrpc import JsonRpc
+from embedded_chain.node import Node
+from embedded_chain.permissioning import AccountRulesContract, ValidatorOnly
+from ledger.backends.embedded import EmbeddedBackend
+from tests.embedded_chain.conftest import CHAIN_ID, Template
 from wallets.signer import LocalSigner
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(validator: LocalSigner) -> ChainConfig:
     return ChainConfig(
         chain_id=CHAIN_ID, validator=validator.address, genesis_timestamp=int(time.time())
+    )
+
+
+def _transfer(signer: LocalSigner, nonce: int) -> bytes:
+    return signer.sign_transaction(
+        {
+            "chainId": CHAIN_ID,
+            "nonce": nonce,
+            "gas": 21_000,
+            "gasPrice": 0,
+            "value": 0,
+            "to": signer.address,
+            "data": b"",
+        }
     )
 
 
@@ -61,7 +77,7 @@ def _transfers(node: Node, signer: LocalSigner, count: int, per_block: int) -> N
 
 def _reads_to_reopen(data_dir: DataDir) -> tuple[int, int]:
     """Database reads from opening to answering a first few requests; and the head."""
-    node = open_node(data_dir)
+    node = open_node(data_dir, None)
     try:
         rpc = JsonRpc(node)
         for method, params in (
@@ -102,7 +118,7 @@ def test_a_reopened_chain_is_at_its_head_with_its_state(tmp_path: Path) -> None:
     head = node.head
     node.close()
 
-    reopened = open_node(data_dir)
+    reopened = open_node(data_dir, None)
     try:
         assert reopened.head == head
         assert (
@@ -117,15 +133,15 @@ def test_a_reopened_chain_is_at_its_head_with_its_state(tmp_path: Path) -> None:
 
 
 def test_a_second_process_opening_the_chain_gets_a_clear_error(chain_dir: Path) -> None:
-    holder = EmbeddedBackend.open(chain_dir)
+    holder = EmbeddedBackend.open(chain_dir, None)
     try:
         other = subprocess.run(
             [
                 sys.executable,
                 "-c",
                 "import sys; from pathlib import Path;"
-                "from ledger.embedded.datadir import DataDir, open_node;"
-                "open_node(DataDir(Path(sys.argv[1])))",
+                "from embedded_chain.datadir import DataDir, open_node;"
+                "open_node(DataDir(Path(sys.argv[1])), None)",
                 str(chain_dir),
             ],
             cwd=ROOT,
@@ -147,8 +163,9 @@ def test_the_lock_is_released_by_a_process_that_dies(chain_dir: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path;"
-            "from ledger.embedded.datadir import DataDir, open_node;"
-            "open_node(DataDir(Path(sys.argv[1]))); print('open', flush=True); time.sleep(60)",
+            "from embedded_chain.datadir import DataDir, open_node;"
+            "open_node(DataDir(Path(sys.argv[1])), None); print('open', flush=True);"
+            "time.sleep(60)",
             str(chain_dir),
         ],
         cwd=ROOT,
@@ -157,19 +174,26 @@ def test_the_lock_is_released_by_a_process_that_dies(chain_dir: Path) -> None:
     assert killed.stdout is not None
     assert killed.stdout.readline() == b"open\n"
     with pytest.raises(DataDirInUse):
-        open_node(DataDir(chain_dir))
+        open_node(DataDir(chain_dir), None)
     killed.kill()
     killed.wait()
 
-    open_node(DataDir(chain_dir)).close()
+    open_node(DataDir(chain_dir), None).close()
 
 
-def test_the_permissioning_in_force_follows_the_manifest(
+def test_the_node_is_permissioned_by_the_account_rules_it_is_given_or_else_by_its_validator(
     chain_dir: Path, template: Template, tmp_path: Path
 ) -> None:
-    node = open_node(DataDir(chain_dir))
+    node = open_node(DataDir(chain_dir), template.account_rules)
     try:
-        assert isinstance(node.permissioning, AccountRulesContract)
+        assert node.permissioning == AccountRulesContract(
+            to_canonical_address(template.account_rules)
+        )
+    finally:
+        node.close()
+    node = open_node(DataDir(chain_dir), None)
+    try:
+        assert node.permissioning == ValidatorOnly(to_canonical_address(template.office.address))
     finally:
         node.close()
     fresh = create_node(DataDir(tmp_path / "fresh"), _config(template.office))
@@ -177,6 +201,22 @@ def test_the_permissioning_in_force_follows_the_manifest(
         assert isinstance(fresh.permissioning, ValidatorOnly)
     finally:
         fresh.close()
+
+
+def test_the_adapter_permissions_the_chain_by_the_address_it_is_given_not_by_a_manifest(
+    chain_dir: Path, template: Template
+) -> None:
+    (chain_dir / "manifest.json").unlink()  # the office's file: the node never reads it
+    backend = EmbeddedBackend.open(chain_dir, template.account_rules)
+    try:
+        stranger = LocalSigner.generate()
+        enrolled, refused = backend.node.send_raw_transactions(
+            [_transfer(template.acme, nonce=0), _transfer(stranger, nonce=0)]
+        )
+    finally:
+        backend.close()
+    assert isinstance(enrolled, bytes)
+    assert isinstance(refused, SenderNotAuthorized)
 
 
 def test_a_failed_init_leaves_nothing_behind(tmp_path: Path) -> None:
@@ -204,7 +244,7 @@ def test_init_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
 
 def test_opening_a_directory_without_a_chain_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(DataDirError, match="ipledger chain init"):
-        open_node(DataDir(tmp_path))
+        open_node(DataDir(tmp_path), None)
 
 
 def test_a_backup_taken_while_the_chain_runs_opens_at_the_same_head(
@@ -215,7 +255,7 @@ def test_a_backup_taken_while_the_chain_runs_opens_at_the_same_head(
     copied_head = backup(DataDir(chain_dir), DataDir(tmp_path / "copy"))
 
     assert copied_head == head["number"]
-    copy = EmbeddedBackend.open(tmp_path / "copy")
+    copy = EmbeddedBackend.open(tmp_path / "copy", None)
     try:
         assert copy.w3.eth.get_block("latest")["hash"] == head["hash"]
         assert (tmp_path / "copy" / "manifest.json").read_text() == (
@@ -248,7 +288,7 @@ def test_a_service_directory_is_backed_up_whole_and_only_while_no_process_has_it
     chain_dir: Path, tmp_path: Path
 ) -> None:
     _service_files(chain_dir)
-    running = EmbeddedBackend.open(chain_dir)
+    running = EmbeddedBackend.open(chain_dir, None)
     try:
         head = running.w3.eth.get_block("latest")
         with pytest.raises(DataDirInUse, match="stop the service"):
