@@ -105,6 +105,18 @@ interface IIPAssetRegistry is ITypedApprovals {
         bytes26 signersHash;
     }
 
+    /// @notice A right was entered in the register with its owners.
+    /// @param assetId The right's id, `keccak256(abi.encode(jurisdiction, kind, number))`.
+    /// @param jurisdiction WIPO ST.3 code of the granting office.
+    /// @param kind Patent, utility model, design, trademark, copyright or idea.
+    /// @param number Official number in canonical form.
+    /// @param title Title of the right.
+    /// @param documentHash SHA-256 of the official document.
+    /// @param filingDate Filing date (unix seconds).
+    /// @param registrationDate Registration date (unix seconds), zero if not granted.
+    /// @param expiryDate End of the term (unix seconds), zero if none.
+    /// @param owners The owners and their shares, summing to 10,000 basis points.
+    /// @param office The office key that registered it.
     event AssetRegistered(
         bytes32 indexed assetId,
         bytes2 jurisdiction,
@@ -118,6 +130,12 @@ interface IIPAssetRegistry is ITypedApprovals {
         Share[] owners,
         address indexed office
     );
+    /// @notice A right moved to another status (lapsed, expired, revoked, restored).
+    /// @param assetId The right.
+    /// @param previousStatus Its status before.
+    /// @param status Its status now.
+    /// @param reasonCode The office's reason code (never zero).
+    /// @param office The office key that decided it.
     event AssetStatusChanged(
         bytes32 indexed assetId,
         AssetStatus previousStatus,
@@ -125,7 +143,18 @@ interface IIPAssetRegistry is ITypedApprovals {
         uint16 reasonCode,
         address indexed office
     );
-    /// @notice `assignmentId` is the EIP-712 digest of the assignment.
+    /// @notice A signed assignment was filed for registration; `assignmentId` is its EIP-712
+    /// digest.
+    /// @param assignmentId The EIP-712 digest of the assignment.
+    /// @param assetId The right assigned.
+    /// @param assignor The participant giving the share.
+    /// @param assignee The participant receiving it.
+    /// @param shareBps The share, in basis points of the whole right.
+    /// @param termsHash SHA-256 of the assignment deed.
+    /// @param nonce The assignor key's approval nonce it used up.
+    /// @param deadline The signed deadline (unix seconds), which also bounds registration.
+    /// @param signers The keys that signed, in the order filed (assignor, assignee, co-owners).
+    /// @param filer Who filed it.
     event AssignmentFiled(
         bytes32 indexed assignmentId,
         bytes32 indexed assetId,
@@ -139,38 +168,113 @@ interface IIPAssetRegistry is ITypedApprovals {
         address filer
     );
     /// @notice The share passed; `owners` is the right's full list of owners after the change.
+    /// @param assignmentId The assignment registered.
+    /// @param assetId The right assigned.
+    /// @param owners The right's owners and shares after the change.
+    /// @param office The office key that registered it.
     event AssignmentRegistered(
         bytes32 indexed assignmentId, bytes32 indexed assetId, Share[] owners, address indexed office
     );
+    /// @notice The office rejected a filed assignment; the share did not pass.
+    /// @param assignmentId The assignment rejected.
+    /// @param reasonCode The office's reason code (never zero).
+    /// @param office The office key that rejected it.
     event AssignmentRejected(bytes32 indexed assignmentId, uint16 reasonCode, address indexed office);
 
+    /// @notice Only a key of an active office participant may do this.
+    /// @param caller The key that tried.
     error IPAssetRegistryNotOffice(address caller);
+    /// @notice The right is already in the register.
+    /// @param assetId Its id.
     error IPAssetRegistryAlreadyRegistered(bytes32 assetId);
+    /// @notice No right with this id is registered.
+    /// @param assetId The id asked for.
     error IPAssetRegistryUnknownAsset(bytes32 assetId);
+    /// @notice The jurisdiction is not two capital letters, or the number is empty, too long or not
+    /// canonical (A-Z, 0-9, '-', '/', '.').
+    /// @param jurisdiction The jurisdiction given.
+    /// @param number The number given.
     error IPAssetRegistryInvalidIdentifier(bytes2 jurisdiction, string number);
+    /// @notice The title is empty or longer than MAX_TITLE_LENGTH bytes.
+    /// @param length Its length in bytes.
     error IPAssetRegistryInvalidTitle(uint256 length);
+    /// @notice The dates are out of order: filing after registration, or the term ending before
+    /// either.
+    /// @param filingDate The filing date given.
+    /// @param registrationDate The registration date given (zero if none).
+    /// @param expiryDate The expiry date given (zero if none).
     error IPAssetRegistryInvalidDates(uint40 filingDate, uint40 registrationDate, uint40 expiryDate);
+    /// @notice A right needs between one and MAX_OWNERS owners.
+    /// @param count The number of owners it would have.
     error IPAssetRegistryInvalidOwnerCount(uint256 count);
+    /// @notice The owners' shares do not sum to 10,000 basis points.
+    /// @param totalBps Their sum.
     error IPAssetRegistryInvalidShares(uint256 totalBps);
+    /// @notice An owner is listed with a share of zero.
+    /// @param participantId That owner.
     error IPAssetRegistryZeroShare(uint64 participantId);
+    /// @notice An owner is listed twice.
+    /// @param participantId That owner.
     error IPAssetRegistryDuplicateOwner(uint64 participantId);
+    /// @notice An owner is not an active participant.
+    /// @param participantId That owner.
     error IPAssetRegistryOwnerNotActive(uint64 participantId);
+    /// @notice A bulk registration holds no right.
     error IPAssetRegistryEmptyBatch();
+    /// @notice A right cannot move from its status to the one asked (Revoked is final).
+    /// @param assetId The right.
+    /// @param previousStatus Its status now.
+    /// @param status The status asked for.
     error IPAssetRegistryInvalidStatusTransition(
         bytes32 assetId, AssetStatus previousStatus, AssetStatus status
     );
+    /// @notice A decision needs a reason code other than zero.
+    /// @param reasonCode The reason code given.
     error IPAssetRegistryInvalidReason(uint16 reasonCode);
+    /// @notice This signed assignment was filed before.
+    /// @param assignmentId Its id.
+    /// @param status Its status now (filed, registered or rejected).
     error IPAssetRegistryAssignmentAlreadyFiled(bytes32 assignmentId, AssignmentStatus status);
+    /// @notice The assignment is not waiting for a decision (never filed, or already decided).
+    /// @param assignmentId Its id.
+    /// @param status Its status now.
     error IPAssetRegistryAssignmentNotFiled(bytes32 assignmentId, AssignmentStatus status);
+    /// @notice The signers given are not the ones the assignment was filed with.
+    /// @param assignmentId The assignment.
     error IPAssetRegistrySignersMismatch(bytes32 assignmentId);
+    /// @notice The share assigned is zero or more than the whole right.
+    /// @param shareBps The share given, in basis points.
     error IPAssetRegistryInvalidShare(uint16 shareBps);
+    /// @notice The assignor and the assignee are the same participant.
+    /// @param participantId That participant.
     error IPAssetRegistrySameParty(uint64 participantId);
+    /// @notice An assignment needs at least the assignor's and the assignee's signatures.
+    /// @param count The number of signatures given.
     error IPAssetRegistryMissingSignature(uint256 count);
+    /// @notice A signature is by a key that is not (or no longer) bound to the party it stands for.
+    /// @param signer The key that signed.
+    /// @param expected The participant it signs for.
+    /// @param boundTo The participant the key is bound to, zero if none.
     error IPAssetRegistryWrongSigner(address signer, uint64 expected, uint64 boundTo);
+    /// @notice A party or co-owner is suspended, revoked, or its certificate has expired.
+    /// @param participantId That participant.
     error IPAssetRegistryPartyNotActive(uint64 participantId);
+    /// @notice The right is not registered and in its term: it cannot be assigned now.
+    /// @param assetId The right.
+    /// @param status Its status.
     error IPAssetRegistryRightNotInForce(bytes32 assetId, AssetStatus status);
+    /// @notice The assignor holds less of the right than it assigns.
+    /// @param assetId The right.
+    /// @param held The assignor's share, in basis points.
+    /// @param asked The share assigned.
     error IPAssetRegistryShareTooHigh(bytes32 assetId, uint16 held, uint16 asked);
+    /// @notice A co-owner of the right has not signed the assignment.
+    /// @param assetId The right.
+    /// @param coOwner The co-owner whose signature is missing.
     error IPAssetRegistryMissingConsent(bytes32 assetId, uint64 coOwner);
+    /// @notice A consent is signed by someone who is not a co-owner, or by a co-owner twice.
+    /// @param signer The key that signed.
+    /// @param participantId The participant it is bound to (zero if none).
     error IPAssetRegistryUnexpectedSigner(address signer, uint64 participantId);
 
     /// @notice Register a right with its owners (office only); returns its id.

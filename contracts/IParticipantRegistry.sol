@@ -49,6 +49,13 @@ interface IParticipantRegistry is ITypedApprovals {
         uint256 nonce;
     }
 
+    /// @notice An identified participant was enrolled with its roles, certificate and keys.
+    /// @param participantId The participant's id, assigned by the office.
+    /// @param roles Bitmask of ROLE_* flags.
+    /// @param certificateFingerprint SHA-256 of its certificate's DER encoding.
+    /// @param certificateNotAfter End of the certificate's validity (unix seconds).
+    /// @param keys The keys bound to it.
+    /// @param office The office key that enrolled it (the deployer for the founding office).
     event ParticipantEnrolled(
         uint64 indexed participantId,
         uint8 roles,
@@ -57,10 +64,30 @@ interface IParticipantRegistry is ITypedApprovals {
         address[] keys,
         address indexed office
     );
+    /// @notice A participant was suspended: its keys stop working everywhere at once.
+    /// @param participantId The participant.
+    /// @param reasonCode The office's reason code (never zero).
+    /// @param office The office key that suspended it.
     event ParticipantSuspended(uint64 indexed participantId, uint16 reasonCode, address indexed office);
+    /// @notice A suspension was lifted.
+    /// @param participantId The participant.
+    /// @param office The office key that reinstated it.
     event ParticipantReinstated(uint64 indexed participantId, address indexed office);
+    /// @notice A participant was revoked for good; its keys are never reused.
+    /// @param participantId The participant.
+    /// @param reasonCode The office's reason code (never zero).
+    /// @param office The office key that revoked it.
     event ParticipantRevoked(uint64 indexed participantId, uint16 reasonCode, address indexed office);
+    /// @notice A participant's roles were replaced.
+    /// @param participantId The participant.
+    /// @param roles Its roles now, a bitmask of ROLE_* flags.
+    /// @param office The office key that changed them.
     event ParticipantRolesChanged(uint64 indexed participantId, uint8 roles, address indexed office);
+    /// @notice A participant's renewed certificate was recorded.
+    /// @param participantId The participant.
+    /// @param certificateFingerprint SHA-256 of the new certificate's DER encoding.
+    /// @param certificateNotAfter End of its validity (unix seconds).
+    /// @param office The office key that recorded it.
     event CertificateRenewed(
         uint64 indexed participantId,
         bytes32 certificateFingerprint,
@@ -68,29 +95,76 @@ interface IParticipantRegistry is ITypedApprovals {
         address indexed office
     );
     /// @notice A key was replaced at the request of the participant, signed by the old key.
+    /// @param participantId The participant.
+    /// @param oldKey The key replaced, retired for good.
+    /// @param newKey The key bound in its place.
+    /// @param office The office key that recorded it.
     event KeyRotated(
         uint64 indexed participantId, address indexed oldKey, address indexed newKey, address office
     );
     /// @notice A lost key was replaced by the office alone, after re-identifying the participant.
+    /// @param participantId The participant.
+    /// @param lostKey The key replaced, retired for good.
+    /// @param newKey The key bound in its place.
+    /// @param office The office key that recovered it.
     event KeyRecovered(
         uint64 indexed participantId, address indexed lostKey, address indexed newKey, address office
     );
 
+    /// @notice Only a key of an active office participant may do this.
+    /// @param caller The key that tried.
     error ParticipantRegistryNotOffice(address caller);
+    /// @notice No participant with this id is enrolled.
+    /// @param participantId The id asked for.
     error ParticipantRegistryUnknownParticipant(uint64 participantId);
+    /// @notice A participant with this id is enrolled already.
+    /// @param participantId The id.
     error ParticipantRegistryAlreadyEnrolled(uint64 participantId);
+    /// @notice Zero is not a participant id.
+    /// @param participantId The id given.
     error ParticipantRegistryInvalidParticipantId(uint64 participantId);
+    /// @notice The roles are none, or name a flag that is not a ROLE_*.
+    /// @param roles The bitmask given.
     error ParticipantRegistryInvalidRoles(uint8 roles);
+    /// @notice The certificate fingerprint is zero, or its validity has already ended.
+    /// @param fingerprint The fingerprint given.
+    /// @param notAfter The end of validity given (unix seconds).
     error ParticipantRegistryInvalidCertificate(bytes32 fingerprint, uint64 notAfter);
+    /// @notice A participant needs between one and MAX_KEYS keys.
+    /// @param count The number of keys it would have.
     error ParticipantRegistryInvalidKeyCount(uint256 count);
+    /// @notice The zero address is not a key.
+    /// @param key The key given.
     error ParticipantRegistryInvalidKey(address key);
+    /// @notice The key is bound to a participant already.
+    /// @param key The key.
+    /// @param participantId The participant it is bound to.
     error ParticipantRegistryKeyBound(address key, uint64 participantId);
+    /// @notice The key left its participant once and can never be bound again.
+    /// @param key The key.
     error ParticipantRegistryKeyRetired(address key);
+    /// @notice The key is not bound to this participant.
+    /// @param key The key.
+    /// @param participantId The participant named.
     error ParticipantRegistryKeyNotBound(address key, uint64 participantId);
+    /// @notice The participant's status does not allow this (already suspended, not suspended,
+    /// revoked...).
+    /// @param participantId The participant.
+    /// @param status Its status now.
     error ParticipantRegistryInvalidStatus(uint64 participantId, ParticipantStatus status);
+    /// @notice An office key may not suspend, revoke, re-role or recover its own participant.
+    /// @param participantId Its own participant.
     error ParticipantRegistrySelfAction(uint64 participantId);
+    /// @notice A decision needs a reason code other than zero.
+    /// @param reasonCode The reason code given.
     error ParticipantRegistryInvalidReason(uint16 reasonCode);
+    /// @notice The approval names another nonce than the key's next one: a replay, or made stale.
+    /// @param key The signing key.
+    /// @param currentNonce Its next nonce.
     error ParticipantRegistryInvalidNonce(address key, uint256 currentNonce);
+    /// @notice The participant's certificate has expired: it cannot act until the office renews it.
+    /// @param participantId The participant.
+    /// @param notAfter When its certificate ended (unix seconds).
     error ParticipantRegistryCertificateExpired(uint64 participantId, uint64 notAfter);
 
     /// @notice Enrol an identified participant with its roles, certificate and keys (office only).

@@ -14,11 +14,19 @@ interface ITypedApprovals {
     }
 
     /// @notice The approval's deadline has passed.
+    /// @param deadline The deadline signed in the approval (unix seconds).
+    /// @param timestamp The block time it was checked at.
     error ApprovalExpired(uint256 deadline, uint256 timestamp);
     /// @notice The approval was signed for another chain.
+    /// @param signedChainId The chain id in the signed approval.
+    /// @param chainId This chain's id.
     error ApprovalWrongChain(uint256 signedChainId, uint256 chainId);
     /// @notice The approval was signed for another contract (another deployment or another kind).
+    /// @param signedContract The contract named in the signed approval.
+    /// @param verifyingContract This contract.
     error ApprovalWrongContract(address signedContract, address verifyingContract);
     /// @notice The signature is not `signer`'s signature over this approval.
+    /// @param signer The key the signature claims to be by.
+    /// @param digest The EIP-712 digest it was checked against.
     error ApprovalInvalidSignature(address signer, bytes32 digest);
 }

@@ -7,7 +7,7 @@ from typing import cast
 
 from eth_typing import ABI
 from eth_utils.crypto import keccak
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, computed_field
 
 #: The compiled contracts the package ships (package data in the wheel): written by
 #: `ipledger contracts build` in a checkout, read by everything that deploys or talks to them.
@@ -75,9 +75,44 @@ class ArtifactSet(BaseModel):
     source_hash: str
     contracts: dict[str, ContractArtifact]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def error_abi_json(self) -> tuple[dict[str, JsonValue], ...]:
+        """Every custom error of every contract, once: the ABI to decode any revert with.
+
+        A contract's ABI lists only the errors it declares, but a revert bubbles up through
+        calls: `fileAssignment` can revert with the participant registry's
+        `ParticipantRegistryInvalidNonce`, which the IP asset registry's ABI does not know.
+        Written into artifacts.json (and served by `GET /v1/deployment`) for other clients.
+        """
+        errors: dict[str, dict[str, JsonValue]] = {}
+        for contract in self.contracts.values():
+            for entry in contract.abi_json:
+                if entry.get("type") == "error":
+                    errors.setdefault(_signature(entry), entry)
+        return tuple(errors[signature] for signature in sorted(errors))
+
+    @property
+    def error_abi(self) -> ABI:
+        return cast(ABI, list(self.error_abi_json))
+
     def get(self, name: str) -> ContractArtifact:
         try:
             return self.contracts[name]
         except KeyError:
             known = ", ".join(sorted(self.contracts))
             raise KeyError(f"no compiled contract named {name!r} (have: {known})") from None
+
+
+def _signature(entry: dict[str, JsonValue]) -> str:
+    """`Name(type,...)`, which the selector hashes; tuples (struct arguments) spelled out."""
+    inputs = cast(list[dict[str, JsonValue]], entry.get("inputs") or [])
+    return f"{entry['name']}({','.join(_abi_type(item) for item in inputs)})"
+
+
+def _abi_type(item: dict[str, JsonValue]) -> str:
+    kind = str(item["type"])
+    if not kind.startswith("tuple"):
+        return kind
+    components = cast(list[dict[str, JsonValue]], item["components"])
+    return f"({','.join(_abi_type(c) for c in components)}){kind.removeprefix('tuple')}"

@@ -197,6 +197,41 @@ def _read_artifacts(path: Path) -> ArtifactSet | None:
         return None
 
 
+@dataclass(frozen=True)
+class ContractDocs:
+    """A contract's or interface's ABI and NatSpec, as the compiler reads them."""
+
+    source: str
+    name: str
+    abi: tuple[dict[str, object], ...]
+    #: solc's `userdoc` (the `@notice`s) and `devdoc` (`@dev`, `@param`, `@return`).
+    userdoc: dict[str, object]
+    devdoc: dict[str, object]
+
+
+def read_natspec(source_dir: Path, *, toolchain: Toolchain | None = None) -> list[ContractDocs]:
+    """The NatSpec of every contract and interface under `source_dir` (no code is generated)."""
+    toolchain = toolchain or Toolchain.discover()
+    sources = _read_sources(source_dir, toolchain.root)
+    output = _run_compiler(
+        _standard_input(sources, CompilerSettings(), outputs=["abi", "userdoc", "devdoc"]),
+        toolchain,
+    )
+    by_source = cast(dict[str, dict[str, dict[str, object]]], output["contracts"])
+    return [
+        ContractDocs(
+            source=source,
+            name=name,
+            abi=tuple(cast(list[dict[str, object]], unit["abi"])),
+            userdoc=cast(dict[str, object], unit["userdoc"]),
+            devdoc=cast(dict[str, object], unit["devdoc"]),
+        )
+        for source, units in by_source.items()
+        if source in sources
+        for name, unit in units.items()
+    ]
+
+
 def _read_sources(source_dir: Path, root: Path) -> dict[str, str]:
     files = sorted(source_dir.resolve().rglob("*.sol"))
     if not files:
@@ -204,7 +239,9 @@ def _read_sources(source_dir: Path, root: Path) -> dict[str, str]:
     return {path.relative_to(root).as_posix(): path.read_text() for path in files}
 
 
-def _standard_input(sources: dict[str, str], settings: CompilerSettings) -> dict[str, object]:
+def _standard_input(
+    sources: dict[str, str], settings: CompilerSettings, outputs: list[str] = _OUTPUTS
+) -> dict[str, object]:
     return {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sources.items()},
@@ -212,7 +249,7 @@ def _standard_input(sources: dict[str, str], settings: CompilerSettings) -> dict
             "evmVersion": settings.evm_version,
             "viaIR": settings.via_ir,
             "optimizer": {"enabled": True, "runs": settings.optimizer_runs},
-            "outputSelection": {"*": {"*": _OUTPUTS}},
+            "outputSelection": {"*": {"*": outputs}},
         },
     }
 

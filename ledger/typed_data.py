@@ -3,13 +3,22 @@
 One definition per struct, shared by everything that signs or shows what is signed (the wallet
 CLI, the API, tests). A struct's EIP-712 type comes from its annotations, and tests check its
 type hash against the contract's `*_TYPEHASH` constant, so the two cannot drift apart.
+
+The encoding is EIP-712's in full (https://eips.ethereum.org/EIPS/eip-712): nested structs,
+arrays (dynamic and fixed, of anything), `string` and `bytes` hashed, referenced types sorted
+into the type string. It is ours rather than eth-account's because eth-account's encoder coerces
+what it is given (text to bytes, "0" to false, a missing struct to zeros): here a value that is
+not of its Solidity type is refused when the struct is built, and hashing takes typed values
+only. tests/ledger/test_typed_data.py holds it to eth-account's digests on random nested types
+and to the specification's own example.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, ClassVar, Self
@@ -29,6 +38,8 @@ Uint16 = Annotated[int, "uint16"]
 Bytes32 = Annotated[bytes, "bytes32"]
 Address = Annotated[ChecksumAddress, "address"]
 
+String = Annotated[str, "string"]
+
 _DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 _DOMAIN_FIELDS = (
     ("name", "string"),
@@ -36,6 +47,14 @@ _DOMAIN_FIELDS = (
     ("chainId", "uint256"),
     ("verifyingContract", "address"),
 )
+_ARRAY = re.compile(r"^(.+)\[(\d*)\]$")
+_ATOMIC = frozenset(
+    {"bool", "address"}
+    | {f"uint{8 * n}" for n in range(1, 33)}
+    | {f"int{8 * n}" for n in range(1, 33)}
+    | {f"bytes{n}" for n in range(1, 33)}
+)
+_DYNAMIC = frozenset({"string", "bytes"})
 
 
 def _domain_types() -> list[dict[str, str]]:
@@ -45,6 +64,85 @@ def _domain_types() -> list[dict[str, str]]:
 
 class TypedDataError(ValueError):
     """Typed data that is malformed or does not describe the expected struct."""
+
+
+#: A struct's members in order, (name, EIP-712 type), as typed data's "types" lists them.
+Members = Sequence[tuple[str, str]]
+
+
+class Eip712Types:
+    """A set of EIP-712 struct types: type strings, type hashes, and `hashStruct` of values.
+
+    Values are as typed data's message holds them, but typed: ints, bools, checksummed
+    addresses, `bytes` for bytes and bytesN, `str` for string, sequences for arrays, mappings
+    (member name -> value) for structs.
+    """
+
+    def __init__(self, types: Mapping[str, Members]) -> None:
+        self._types = {name: tuple(members) for name, members in types.items()}
+        for name, members in self._types.items():
+            for member, member_type in members:
+                if _core(member_type) not in self._types and _core(member_type) not in (
+                    _ATOMIC | _DYNAMIC
+                ):
+                    raise TypedDataError(f"{name}.{member} has an unknown type {member_type}")
+        self._hashes = {name: keccak(text=self.encode_type(name)) for name in self._types}
+
+    def members(self, name: str) -> tuple[tuple[str, str], ...]:
+        return self._types[name]
+
+    def as_json(self) -> dict[str, list[dict[str, str]]]:
+        return {
+            name: [{"name": member, "type": member_type} for member, member_type in members]
+            for name, members in self._types.items()
+        }
+
+    def encode_type(self, name: str) -> str:
+        """`encodeType`: the struct, then every struct it references, sorted by name."""
+        referenced = sorted(self._referenced(name) - {name})
+        return "".join(
+            f"{struct}({','.join(f'{t} {m}' for m, t in self._types[struct])})"
+            for struct in (name, *referenced)
+        )
+
+    def type_hash(self, name: str) -> bytes:
+        return self._hashes[name]
+
+    def hash_struct(self, name: str, value: Mapping[str, object]) -> bytes:
+        """`hashStruct`: keccak256(typeHash || encodeData), each member one 32-byte word."""
+        types: list[str] = ["bytes32"]
+        values: list[object] = [self._hashes[name]]
+        for member, member_type in self._types[name]:
+            word_type, word = self._encode(member_type, value[member])
+            types.append(word_type)
+            values.append(word)
+        return keccak(abi_encode(types, values))
+
+    def _encode(self, sol_type: str, value: object) -> tuple[str, object]:
+        """The ABI type and value of one member's word in `encodeData`."""
+        if sol_type in self._types:
+            return "bytes32", self.hash_struct(sol_type, typing.cast(Mapping[str, object], value))
+        if sol_type == "string":
+            return "bytes32", keccak(text=typing.cast(str, value))
+        if sol_type == "bytes":
+            return "bytes32", keccak(typing.cast(bytes, value))
+        array = _ARRAY.match(sol_type)
+        if array:
+            # An array is the hash of its items' words concatenated (a struct item is its hash).
+            words = [self._encode(array[1], item) for item in typing.cast(Sequence[object], value)]
+            return "bytes32", keccak(abi_encode([t for t, _ in words], [w for _, w in words]))
+        return sol_type, value  # atomic: ABI-encoded in place
+
+    def _referenced(self, name: str) -> set[str]:
+        found = {name}
+        pending = [name]
+        while pending:
+            for _, member_type in self._types[pending.pop()]:
+                core = _core(member_type)
+                if core in self._types and core not in found:
+                    found.add(core)
+                    pending.append(core)
+        return found
 
 
 @dataclass(frozen=True)
@@ -57,10 +155,8 @@ class Domain:
     verifying_contract: ChecksumAddress
 
     def __post_init__(self) -> None:
-        _check_value(_Field("chain_id", "chainId", "uint256"), self.chain_id)
-        _check_value(
-            _Field("verifying_contract", "verifyingContract", "address"), self.verifying_contract
-        )
+        _check_value("chainId", "uint256", None, self.chain_id)
+        _check_value("verifyingContract", "address", None, self.verifying_contract)
 
     def separator(self) -> bytes:
         return keccak(
@@ -90,42 +186,43 @@ class _Field:
     attribute: str
     name: str
     sol_type: str
+    #: The struct class at the core of the type (`Person` of `Person[]`), if any.
+    struct: type[Struct] | None = None
 
 
-class TypedStruct:
-    """Base of the signed structs: EIP-712 type, message, digest and parsing from annotations.
+class Struct:
+    """Base of EIP-712 structs: type, message, digest and parsing from dataclass annotations.
 
-    Every struct starts with `deadline`, `chain_id` and `verifying_contract` (the recipe in
-    contracts/ITypedApprovals.sol) and ends with the signer's `nonce`.
+    A member is annotated `Annotated[<python type>, "<EIP-712 type>"]` (`Uint256`, `String`,
+    `Annotated[tuple[int, ...], "uint16[]"]`...), or with another Struct class, or a tuple of
+    one (`tuple[Person, ...]` is `Person[]`). Arrays are tuples, so that structs stay hashable.
     """
 
     PRIMARY_TYPE: ClassVar[str]
 
     def __post_init__(self) -> None:
         for field in self.fields():
-            _check_value(field, getattr(self, field.attribute))
+            _check_value(field.name, field.sol_type, field.struct, getattr(self, field.attribute))
 
     @classmethod
     def fields(cls) -> tuple[_Field, ...]:
         return _fields_of(typing.cast(Hashable, cls))
 
     @classmethod
+    def eip712_types(cls) -> Eip712Types:
+        """This struct's type and every struct type it uses."""
+        return _types_of(typing.cast(Hashable, cls))
+
+    @classmethod
     def type_string(cls) -> str:
-        members = ",".join(f"{f.sol_type} {f.name}" for f in cls.fields())
-        return f"{cls.PRIMARY_TYPE}({members})"
+        return cls.eip712_types().encode_type(cls.PRIMARY_TYPE)
 
     @classmethod
     def type_hash(cls) -> bytes:
-        return keccak(text=cls.type_string())
+        return cls.eip712_types().type_hash(cls.PRIMARY_TYPE)
 
     def struct_hash(self) -> bytes:
-        fields = self.fields()
-        return keccak(
-            abi_encode(
-                ["bytes32", *(f.sol_type for f in fields)],
-                [self.type_hash(), *(getattr(self, f.attribute) for f in fields)],
-            )
-        )
+        return self.eip712_types().hash_struct(self.PRIMARY_TYPE, self._values())
 
     def digest(self, domain: Domain) -> bytes:
         """The hash that is signed: keccak256("\\x19\\x01" || domainSeparator || structHash)."""
@@ -137,10 +234,7 @@ class TypedStruct:
     def typed_data(self, domain: Domain) -> dict[str, object]:
         """The full EIP-712 message, as wallets (eth_signTypedData_v4) take it."""
         return {
-            "types": {
-                "EIP712Domain": _domain_types(),
-                self.PRIMARY_TYPE: [{"name": f.name, "type": f.sol_type} for f in self.fields()],
-            },
+            "types": {"EIP712Domain": _domain_types(), **self.eip712_types().as_json()},
             "primaryType": self.PRIMARY_TYPE,
             "domain": domain.as_json(),
             "message": self.message(),
@@ -152,18 +246,17 @@ class TypedStruct:
         if data.get("primaryType") != cls.PRIMARY_TYPE:
             raise TypedDataError(f"expected primaryType {cls.PRIMARY_TYPE}")
         types = typing.cast(dict[str, list[dict[str, str]]], data.get("types") or {})
-        expected = [{"name": f.name, "type": f.sol_type} for f in cls.fields()]
-        if types.get(cls.PRIMARY_TYPE) != expected:
-            raise TypedDataError(f"{cls.PRIMARY_TYPE} fields differ from {cls.type_string()}")
+        expected = cls.eip712_types()
+        for name, members in expected.as_json().items():
+            if types.get(name) != members:
+                raise TypedDataError(f"{name} fields differ from {expected.encode_type(name)}")
         # A domain with other fields (a salt...) hashes to another digest than the one shown.
         if types.get("EIP712Domain") != _domain_types():
             raise TypedDataError(f"EIP712Domain must be exactly {_DOMAIN_TYPE}")
-        if set(types) != {"EIP712Domain", cls.PRIMARY_TYPE}:
-            raise TypedDataError(
-                f"unexpected types: {sorted(set(types) - {'EIP712Domain', cls.PRIMARY_TYPE})}"
-            )
+        known = {"EIP712Domain", *expected.as_json()}
+        if set(types) != known:
+            raise TypedDataError(f"unexpected types: {sorted(set(types) - known)}")
         raw_domain = typing.cast(dict[str, object], data.get("domain") or {})
-        raw_message = typing.cast(dict[str, object], data.get("message") or {})
         try:
             domain = Domain(
                 name=str(raw_domain["name"]),
@@ -171,12 +264,30 @@ class TypedStruct:
                 chain_id=_parse_int(raw_domain["chainId"]),
                 verifying_contract=to_checksum_address(str(raw_domain["verifyingContract"])),
             )
-            values = {
-                f.attribute: _parse_value(f.sol_type, raw_message[f.name]) for f in cls.fields()
-            }
+            struct = cls._from_message(data.get("message") or {})
         except (KeyError, TypeError, ValueError) as exc:
             raise TypedDataError(f"malformed {cls.PRIMARY_TYPE} typed data: {exc}") from exc
-        return domain, cls(**values)
+        return domain, struct
+
+    @classmethod
+    def _from_message(cls, raw: object) -> Self:
+        if not isinstance(raw, dict):
+            raise TypeError(f"{cls.PRIMARY_TYPE} is not an object: {raw!r}")
+        values = {
+            f.attribute: _parse_value(f.sol_type, f.struct, raw[f.name]) for f in cls.fields()
+        }
+        return cls(**values)
+
+    def _values(self) -> dict[str, object]:
+        return {f.name: _hash_value(getattr(self, f.attribute)) for f in self.fields()}
+
+
+class TypedStruct(Struct):
+    """Base of the signed approvals.
+
+    Every approval starts with `deadline`, `chain_id` and `verifying_contract` (the recipe in
+    contracts/ITypedApprovals.sol) and ends with the signer's `nonce`.
+    """
 
 
 @dataclass(frozen=True)
@@ -218,32 +329,97 @@ def sign(signer: Signer, struct: TypedStruct, domain: Domain) -> SignedBy:
 
 @cache
 def _fields_of(struct: Hashable) -> tuple[_Field, ...]:
-    cls = typing.cast(type[TypedStruct], struct)
+    cls = typing.cast(type[Struct], struct)
     hints = typing.get_type_hints(cls, include_extras=True)
     result = []
     for field in dataclasses.fields(typing.cast(type[typing.Any], cls)):
-        metadata = getattr(hints[field.name], "__metadata__", None)
-        if not metadata:
+        sol_type, nested = _eip712_type(hints[field.name])
+        if sol_type is None:
             raise TypeError(f"{cls.__name__}.{field.name} has no Solidity type")
-        result.append(_Field(field.name, camel_case(field.name), str(metadata[0])))
+        result.append(_Field(field.name, camel_case(field.name), sol_type, nested))
     return tuple(result)
 
 
-def _check_value(field: _Field, value: object) -> None:
-    sol_type = field.sol_type
-    if sol_type.startswith("uint"):
+def _eip712_type(hint: object) -> tuple[str | None, type[Struct] | None]:
+    """The EIP-712 type of an annotation, and the struct class at its core if any."""
+    metadata = getattr(hint, "__metadata__", None)
+    if metadata:
+        return str(metadata[0]), None
+    if isinstance(hint, type) and issubclass(hint, Struct):
+        return hint.PRIMARY_TYPE, hint
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item, nested = _eip712_type(args[0])
+        return (None, None) if item is None else (f"{item}[]", nested)
+    return None, None
+
+
+@cache
+def _types_of(struct: Hashable) -> Eip712Types:
+    cls = typing.cast(type[Struct], struct)
+    types: dict[str, Members] = {}
+    pending: list[type[Struct]] = [cls]
+    while pending:
+        current = pending.pop()
+        if current.PRIMARY_TYPE in types:
+            continue
+        types[current.PRIMARY_TYPE] = [(f.name, f.sol_type) for f in current.fields()]
+        pending.extend(f.struct for f in current.fields() if f.struct is not None)
+    return Eip712Types(types)
+
+
+def _core(sol_type: str) -> str:
+    """`Person` of `Person[2][]`."""
+    return sol_type.split("[", 1)[0]
+
+
+def _check_value(name: str, sol_type: str, nested: type[Struct] | None, value: object) -> None:
+    """Refuse a value that is not of its EIP-712 type: what is built can be hashed and signed."""
+    ok: bool
+    array = _ARRAY.match(sol_type)
+    if array:
+        ok = isinstance(value, tuple) and (not array[2] or len(value) == int(array[2]))
+        if ok:
+            for item in typing.cast(tuple[object, ...], value):
+                _check_value(name, array[1], nested, item)
+    elif nested is not None:
+        ok = isinstance(value, nested)
+    elif sol_type.startswith("uint"):
         bits = int(sol_type[4:])
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**bits:
-            raise TypedDataError(f"{field.name} must be a {sol_type}, got {value!r}")
-    elif sol_type == "bytes32":
-        if not isinstance(value, bytes) or len(value) != 32:
-            raise TypedDataError(f"{field.name} must be 32 bytes, got {value!r}")
-    elif sol_type == "address" and not (isinstance(value, str) and is_checksum_address(value)):
-        raise TypedDataError(f"{field.name} must be a checksummed address, got {value!r}")
+        ok = type(value) is int and 0 <= value < 2**bits
+    elif sol_type.startswith("int"):
+        half = 2 ** (int(sol_type[3:]) - 1)
+        ok = type(value) is int and -half <= value < half
+    elif sol_type == "bytes":
+        ok = isinstance(value, bytes)
+    elif sol_type.startswith("bytes"):
+        ok = isinstance(value, bytes) and len(value) == int(sol_type[5:])
+    elif sol_type == "address":
+        ok = isinstance(value, str) and is_checksum_address(value)
+    elif sol_type == "bool":
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise TypedDataError(f"{name} must be a {sol_type}, got {value!r}")
 
 
 def _json_value(value: object) -> object:
-    return "0x" + value.hex() if isinstance(value, bytes) else value
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, Struct):
+        return value.message()
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def _hash_value(value: object) -> object:
+    if isinstance(value, Struct):
+        return value._values()
+    if isinstance(value, tuple):
+        return [_hash_value(item) for item in value]
+    return value
 
 
 def _parse_int(value: object) -> int:
@@ -257,13 +433,27 @@ def _parse_int(value: object) -> int:
     raise TypeError(f"not a number: {value!r}")
 
 
-def _parse_value(sol_type: str, value: object) -> object:
-    if sol_type.startswith("uint"):
+def _parse_value(sol_type: str, nested: type[Struct] | None, value: object) -> object:
+    """A JSON value of typed data's message as the Python value of its EIP-712 type."""
+    array = _ARRAY.match(sol_type)
+    if array:
+        if not isinstance(value, list):
+            raise TypeError(f"not an array: {value!r}")
+        return tuple(_parse_value(array[1], nested, item) for item in value)
+    if nested is not None:
+        return nested._from_message(value)
+    if sol_type.startswith(("uint", "int")):
         return _parse_int(value)
-    if sol_type == "bytes32":
+    if sol_type.startswith("bytes"):
         if not isinstance(value, str) or not value.startswith("0x"):
             raise TypeError(f"not 0x-hex: {value!r}")
         return bytes.fromhex(value[2:])
     if sol_type == "address":
         return to_checksum_address(str(value))
-    raise TypeError(f"unsupported type {sol_type}")
+    if sol_type == "bool":
+        if not isinstance(value, bool):
+            raise TypeError(f"not a boolean: {value!r}")
+        return value
+    if not isinstance(value, str):  # string
+        raise TypeError(f"not a string: {value!r}")
+    return value

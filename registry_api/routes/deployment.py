@@ -14,9 +14,10 @@ router = APIRouter(tags=["deployment"])
 
 @router.get("/deployment")
 def deployment(registry: RegistryDep) -> dict[str, object]:
-    """Chain id, chain time, and each contract's address and EIP-712 domain.
+    """Chain id, chain time, each contract's address and EIP-712 domain, and the error ABI.
 
-    A wallet refuses typed data whose domain is not one of these.
+    A wallet refuses typed data whose domain is not one of these. `errors` is every custom
+    error of every contract: a revert can come from a contract the call reached through another.
     """
     ledger = registry.ledger
     contracts: dict[str, object] = {}
@@ -40,6 +41,7 @@ def deployment(registry: RegistryDep) -> dict[str, object]:
         "chain_time": int(latest["timestamp"]),
         "first_block": ledger.manifest.block_number,
         "contracts": contracts,
+        "errors": registry.artifacts.error_abi_json,
     }
 
 

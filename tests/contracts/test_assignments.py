@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import typing
 from collections.abc import Sequence
 
 import pytest
+from eth_abi.abi import decode as abi_decode
 from eth_typing import ChecksumAddress
+from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_canonical_address, to_checksum_address
 from eth_utils.crypto import keccak
+from web3.exceptions import ContractLogicError
 
+from ledger.artifacts import ArtifactSet
 from ledger.errors import (
     ApprovalExpired,
     ApprovalInvalidSignature,
     ApprovalWrongChain,
     ApprovalWrongContract,
+    ErrorDecoder,
     IPAssetRegistryAssignmentAlreadyFiled,
     IPAssetRegistryAssignmentNotFiled,
     IPAssetRegistryInvalidOwnerCount,
@@ -424,6 +430,51 @@ def test_a_second_assignment_signed_with_a_used_nonce_is_refused(world: Parties)
 
     assert (refused.value.key, refused.value.current_nonce) == (world.acme.address, 1)
     assert assets.assignment(to_bank.digest(domain)).status == AssignmentStatus.NONE
+
+
+def test_a_participant_registry_error_during_filing_decodes_with_the_combined_error_abi_alone(
+    world: Parties, artifacts: ArtifactSet
+) -> None:
+    """The registry's revert bubbles up through fileAssignment, so the IP asset registry's own
+    ABI does not declare it: a client decodes it from the one published error ABI."""
+    assets = world.ledger.assets
+    right_id = register_right(world, ACME_ALONE)
+    domain, to_beta = draft(world, right_id, ACME_ID, BETA_ID, 5000)
+    to_bank = dataclasses.replace(to_beta, assignee=BANK_ID)
+    assets.file_assignment(to_beta, signed_by(domain, to_beta, world.acme, world.beta))
+    replay = assets.call_data(
+        "fileAssignment", to_bank, signed_by(domain, to_bank, world.acme, world.bank)
+    )
+    with pytest.raises(ContractLogicError) as reverted:
+        world.ledger.chain.backend.w3.eth.call({"to": assets.address, "data": replay})
+    assert isinstance(reverted.value.data, str)
+    data = bytes.fromhex(reverted.value.data.removeprefix("0x"))
+
+    # A client of another language: only the JSON ABI, a selector and eth_abi.
+    (entry,) = [
+        e
+        for e in artifacts.error_abi
+        if e["type"] == "error" and function_signature_to_4byte_selector(_signature(e)) == data[:4]
+    ]
+    inputs = typing.cast(list[dict[str, str]], entry["inputs"])
+    assert entry["name"] == "ParticipantRegistryInvalidNonce"
+    values = abi_decode([i["type"] for i in inputs], data[4:])
+    assert dict(zip([i["name"] for i in inputs], values, strict=True)) == {
+        "key": world.acme.address.lower(),
+        "currentNonce": 1,
+    }
+    assert "ParticipantRegistryInvalidNonce" not in {
+        e["name"] for e in artifacts.get("IPAssetRegistry").abi if e["type"] == "error"
+    }
+    # And the ledger's own decoder, given nothing but that ABI.
+    decoded = ErrorDecoder([artifacts.error_abi]).decode(data)
+    assert isinstance(decoded, ParticipantRegistryInvalidNonce)
+    assert (decoded.key, decoded.current_nonce) == (world.acme.address, 1)
+
+
+def _signature(entry: typing.Mapping[str, object]) -> str:
+    inputs = typing.cast(list[dict[str, str]], entry["inputs"])
+    return f"{entry['name']}({','.join(i['type'] for i in inputs)})"
 
 
 def test_an_assignment_past_its_deadline_is_refused(world: Parties) -> None:

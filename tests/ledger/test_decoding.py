@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import typing
+
 import pytest
 from eth_abi.abi import encode
 from eth_utils.abi import event_signature_to_log_topic, function_signature_to_4byte_selector
@@ -112,6 +115,22 @@ def test_every_python_error_class_is_declared_by_a_contract(artifacts: ArtifactS
     }
     defined = {cls.__name__ for cls in _subclasses(ContractError) - GENERIC}
     assert defined == declared
+    assert {str(entry["name"]) for entry in artifacts.error_abi_json} == declared
+
+
+def test_the_combined_error_abi_is_written_with_the_artifacts_and_decodes_every_error(
+    artifacts: ArtifactSet,
+) -> None:
+    written = json.loads(artifacts.model_dump_json())["error_abi_json"]
+    assert written == json.loads(json.dumps(artifacts.error_abi))
+    assert ArtifactSet.model_validate_json(artifacts.model_dump_json()) == artifacts
+    decoder = ErrorDecoder([artifacts.error_abi])
+    for entry in artifacts.error_abi_json:
+        inputs = typing.cast(list[dict[str, str]], entry["inputs"])
+        types = [i["type"] for i in inputs]
+        zeros = [_zero(t) for t in types]
+        data = _selector(f"{entry['name']}({','.join(types)})") + encode(types, zeros)
+        assert type(decoder.decode(data)).__name__ == entry["name"]
 
 
 def test_every_contract_event_has_a_dataclass(artifacts: ArtifactSet) -> None:
@@ -122,6 +141,16 @@ def test_every_contract_event_has_a_dataclass(artifacts: ArtifactSet) -> None:
         if entry["type"] == "event"
     }
     assert {cls.__name__ for cls in EVENT_CLASSES} == declared
+
+
+def _zero(abi_type: str) -> object:
+    if abi_type == "string":
+        return ""
+    if abi_type.startswith("bytes"):
+        return bytes(int(abi_type[5:] or 0))
+    if abi_type == "address":
+        return "0x" + "00" * 20
+    return False if abi_type == "bool" else 0
 
 
 def _status_log(data: bytes, topics: int = 3) -> Log:
