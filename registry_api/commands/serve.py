@@ -1,27 +1,23 @@
-"""`ipledger serve`: the registry service; the embedded chain and SQLite unless told otherwise."""
+"""`ipledger serve`: the registry service; the embedded chain and SQLite unless told otherwise.
+
+The service's modules (FastAPI, SQLAlchemy, web3, py-evm) load inside the command:
+`ipledger --help` does not wait for them.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from pydantic import ValidationError
 
-from ledger.backends.embedded import EmbeddedBackend
-from ledger.embedded.datadir import DataDirError
-from ledger.embedded.server import BackgroundServer
-from ledger.errors import LedgerError
-from ledger.nesting import bound_recursion
-from registry_api.app import create_app
 from registry_api.commands.console import console, fail
-from registry_api.identity.authority import AuthorityError
-from registry_api.registry import Registry, RegistryError, open_registry
-from registry_api.settings import Settings
-from wallets.keystore import WalletError
-from wallets.signer import KeyFileError
+
+if TYPE_CHECKING:
+    from ledger.embedded.server import BackgroundServer
+    from registry_api.registry import Registry
+    from registry_api.settings import Settings
 
 
 def serve(
@@ -52,6 +48,19 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from ledger.embedded.datadir import DataDirError
+    from ledger.errors import LedgerError
+    from ledger.nesting import bound_recursion
+    from registry_api.app import create_app
+    from registry_api.identity.authority import AuthorityError
+    from registry_api.registry import RegistryError, open_registry
+    from registry_api.settings import Settings
+    from wallets.keystore import WalletError
+    from wallets.signer import KeyFileError
+
     bound_recursion()  # before any thread starts: they take their stack size from it
     overrides: dict[str, object] = {
         name: value
@@ -122,6 +131,9 @@ def serve(
 
 def _node_server(registry: Registry, settings: Settings) -> BackgroundServer | None:
     """The embedded chain's JSON-RPC server, if asked for."""
+    from ledger.backends.embedded import EmbeddedBackend
+    from ledger.embedded.server import BackgroundServer
+
     if settings.node_port is None:
         return None
     backend = registry.ledger.chain.backend
