@@ -6,7 +6,9 @@ The service's modules (FastAPI, SQLAlchemy, web3, py-evm) load inside the comman
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,6 +89,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _refuse_busy_ports(settings)
     try:
         with console.status("opening the chain, the database and the mirror..."):
             registry = open_registry(settings)
@@ -127,6 +130,34 @@ def serve(
                 node.stop()
     finally:
         registry.close()
+
+
+def _refuse_busy_ports(settings: Settings) -> None:
+    """Fail at once, creating nothing, if a port to listen on is taken.
+
+    Checked before the first start creates the data directory and deploys, which take a while
+    and would be left behind. Another process may still take the port before the server binds
+    it; then the server's own error says so.
+    """
+    ports = [("--port", settings.port)]
+    if settings.node_port is not None:
+        ports.append(("--node-port", settings.node_port))
+    for option, port in ports:
+        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            # As the servers bind: a port in TIME_WAIT after a stop is free to them.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((settings.host, port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise fail(
+                        f"cannot listen on {settings.host} port {port} ({exc.strerror}): "
+                        "check --host and the port"
+                    ) from None
+                raise fail(
+                    f"port {port} on {settings.host} is in use (another `ipledger serve`?): "
+                    f"stop that process, or choose another port with {option}"
+                ) from None
 
 
 def _node_server(registry: Registry, settings: Settings) -> BackgroundServer | None:
