@@ -1,4 +1,9 @@
-"""`ipledger`: the command line of the office and of developers."""
+"""`ipledger`: the command line of the office and of developers.
+
+Start-up is kept short (`ipledger --help` and the wallet commands that need no node answer in
+well under a second): the command modules import only Typer and Rich at the top, and load web3,
+py-evm, FastAPI, SQLAlchemy and the compiler inside the commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,12 @@ from registry_api.commands.mirror import mirror_app
 from registry_api.commands.serve import serve
 from wallets.cli import wallet_app
 
+# Plain help here and in every sub-app (rich_markup_mode=None): Typer's rich help imports a
+# Markdown parser, a third of a second, before it prints a line.
 app = typer.Typer(
-    help="IP Rights Ledger: contracts, chain and registry service.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="IP Rights Ledger: contracts, chain and registry service.",
+    no_args_is_help=True,
 )
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(chain_app, name="chain")

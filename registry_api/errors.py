@@ -11,6 +11,7 @@ family says the status (forbidden 403, not found 404, conflict 409, refused 422)
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -72,6 +73,21 @@ class ApiError(Exception):
 
 class BadRequest(ApiError):
     pass
+
+
+class MalformedJson(BadRequest):
+    """A body that does not parse as JSON, named by the line and column where parsing stopped."""
+
+    code = "malformed_json"
+
+    @classmethod
+    def at(cls, document: str, position: int, problem: str) -> MalformedJson:
+        # json's own error computes line and column from the offset the parser stopped at.
+        where = json.JSONDecodeError(problem, document, position)
+        return cls(
+            f"the body is not JSON: line {where.lineno}, column {where.colno}: {problem}",
+            {"line": where.lineno, "column": where.colno},
+        )
 
 
 class Unauthenticated(ApiError):
@@ -184,7 +200,10 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse(body("invalid_typed_data", str(error)), 422)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        malformed = _malformed_json(error)
+        if malformed is not None:  # a syntax error is the client's bytes, not the schema: 400
+            return await _api_error(request, malformed)
         problems = [
             {"location": [str(part) for part in item.get("loc", ())], "problem": item.get("msg")}
             for item in error.errors()
@@ -239,6 +258,20 @@ def install_handlers(app: FastAPI) -> None:
             return await _database(request, error)
         log.exception("unhandled error")
         return answer(500, body("internal_error", "the service failed; the fault is logged"))
+
+
+def _malformed_json(error: RequestValidationError) -> MalformedJson | None:
+    """The body's JSON syntax error, as FastAPI reports it (type `json_invalid`, the offset last
+    in `loc`, json's message in `ctx`), or None for any other validation error."""
+    for item in error.errors():
+        if item.get("type") != "json_invalid":
+            continue
+        location = item.get("loc", ())
+        position = location[-1] if location and isinstance(location[-1], int) else 0
+        problem = str(item.get("ctx", {}).get("error", "not JSON"))
+        document = error.body if isinstance(error.body, str) else ""
+        return MalformedJson.at(document, position, problem)
+    return None
 
 
 def answer(status: int, payload: Mapping[str, object]) -> JSONResponse:

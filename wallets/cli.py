@@ -11,50 +11,29 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from cryptography import x509
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from embedded_chain import nesting
-from ledger.backends.rpc import RpcBackend
-from ledger.certificates import CertificateDirectory, CertificateError, load_root
-from ledger.compiler import CompilationError, load_artifacts
-from ledger.deploy import Ledger, open_ledger
-from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest, default_manifest_path
 from wallets.display import markup_safe, visible
-from wallets.keystore import (
-    WALLET_DIR_ENV,
-    WalletDirectory,
-    WalletError,
-    parse_private_key,
-)
-from wallets.lookup import ChainLookup, Lookup
+from wallets.keystore import WALLET_DIR_ENV
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
-from wallets.registry import (
-    RegistryClient,
-    RegistryDeployment,
-    RegistryError,
-    RegistryKeys,
-    RegistryLookup,
-    RegistryOffice,
-)
-from wallets.review import Deployment, LedgerDeployment, Review, SigningRefused, review
-from wallets.rotation import (
-    KeyRegistry,
-    OfficeOnChain,
-    RotationOffice,
-    plan_rotation,
-    rotate_wallet,
-)
-from wallets.signer import KeyFileError, LocalSigner
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ledger.deploy import Ledger
+    from wallets.keystore import WalletDirectory
+    from wallets.lookup import ChainLookup, Lookup
+    from wallets.registry import RegistryClient
+    from wallets.review import Deployment, Review
+    from wallets.rotation import KeyRegistry, RotationOffice
 
 wallet_app = typer.Typer(
-    help="Your keys: create, import, list, sign typed data, rotate.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Your keys: create, import, list, sign typed data, rotate.",
+    no_args_is_help=True,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -127,6 +106,8 @@ def fail(message: str) -> typer.Exit:
 
 
 def _directory(wallet_dir: Path | None) -> WalletDirectory:
+    from wallets.keystore import WalletDirectory
+
     return WalletDirectory(wallet_dir) if wallet_dir else WalletDirectory.default()
 
 
@@ -143,6 +124,8 @@ def _password(password_file: Path | None, prompt: str) -> Callable[[], str]:
 
 
 def _new_password(password_file: Path | None) -> str:
+    from wallets.keystore import WalletError
+
     password = password_from(
         password_file,
         KEY_PASSWORD_ENV,
@@ -155,6 +138,11 @@ def _new_password(password_file: Path | None) -> str:
 
 
 def _open_ledger(rpc: str, manifest: Path | None) -> Ledger:
+    from ledger.backends.rpc import RpcBackend
+    from ledger.compiler import load_artifacts
+    from ledger.deploy import open_ledger
+    from ledger.manifest import DeploymentManifest, default_manifest_path
+
     backend = RpcBackend(rpc)
     try:
         chain_id = backend.chain_id
@@ -170,6 +158,9 @@ def _chain_now(ledger: Ledger) -> int:
 
 
 def _lookup(ledger: Ledger, certificates: Path | None, office_root: Path | None) -> ChainLookup:
+    from ledger.certificates import CertificateDirectory, load_root
+    from wallets.lookup import ChainLookup
+
     root: x509.Certificate | None = load_root(office_root) if office_root else None
     source = CertificateDirectory(certificates) if certificates else None
     return ChainLookup(ledger, source, root)
@@ -193,6 +184,10 @@ def _sources(
     certificates: Path | None,
     office_root: Path | None,
 ) -> _Sources:
+    from ledger.certificates import load_root
+    from wallets.registry import RegistryClient, RegistryDeployment, RegistryKeys, RegistryLookup
+    from wallets.review import LedgerDeployment
+
     if registry is not None:
         client = RegistryClient(registry)
         deployment = RegistryDeployment(client)
@@ -213,18 +208,31 @@ def _sources(
     )
 
 
-#: What a command may run into; each is printed as one line, never as a traceback.
-_EXPECTED = (
-    RegistryError,
-    WalletError,
-    PasswordUnavailable,
-    SigningRefused,
-    CertificateError,
-    KeyFileError,
-    LedgerError,
-    CompilationError,
-    OSError,
-)
+def _expected() -> tuple[type[Exception], ...]:
+    """What a command may run into; each is printed as one line, never as a traceback.
+
+    A function, not a tuple, so that the modules defining them (web3, eth-account) load only
+    when a command runs: an `except` clause evaluates it only when an exception reaches it.
+    """
+    from ledger.certificates import CertificateError
+    from ledger.compiler import CompilationError
+    from ledger.errors import LedgerError
+    from wallets.keystore import WalletError
+    from wallets.registry import RegistryError
+    from wallets.review import SigningRefused
+    from wallets.signer import KeyFileError
+
+    return (
+        RegistryError,
+        WalletError,
+        PasswordUnavailable,
+        SigningRefused,
+        CertificateError,
+        KeyFileError,
+        LedgerError,
+        CompilationError,
+        OSError,
+    )
 
 
 @wallet_app.command("new")
@@ -237,7 +245,7 @@ def wallet_new(
     try:
         wallets = _directory(wallet_dir)
         entry = wallets.create(name, _new_password(password_file))
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     console.print(
         f"created wallet {markup_safe(repr(entry.name))} in {markup_safe(str(wallets.root))}"
@@ -267,6 +275,8 @@ def wallet_import(
     A keystore is kept as it is, once its password unlocks it. A hex key comes from a file or a
     hidden prompt, never from an argument, which shells remember.
     """
+    from wallets.keystore import WalletError, parse_private_key
+
     try:
         wallets = _directory(wallet_dir)
         if keystore is not None and key_file is not None:
@@ -281,7 +291,7 @@ def wallet_import(
                 else str(typer.prompt("Private key (hex)", hide_input=True))
             )
             entry = wallets.import_key(name, parse_private_key(text), _new_password(password_file))
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     console.print(
         f"imported wallet {markup_safe(repr(entry.name))}: {entry.address}", soft_wrap=True
@@ -291,6 +301,8 @@ def wallet_import(
 @wallet_app.command("list")
 def wallet_list(wallet_dir: WalletDirOption = None) -> None:
     """List the wallets in the directory."""
+    from rich.table import Table
+
     wallets = _directory(wallet_dir)
     entries = wallets.list()
     if not entries:
@@ -319,7 +331,7 @@ def wallet_address(
         if public_key:
             signer = wallets.signer(entry.name, _password(password_file, "Wallet password"))
             console.print("0x" + signer.public_key.hex(), soft_wrap=True)
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
 
 
@@ -344,6 +356,9 @@ def wallet_sign(
     Refused: typed data for another chain or contract than the deployment manifest names, or
     whose deadline has passed.
     """
+    from embedded_chain import nesting
+    from wallets.review import SigningRefused, review
+
     try:
         signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
         try:
@@ -358,14 +373,14 @@ def wallet_sign(
         )
     except ValueError as exc:  # JSON errors and the refusals above, all ValueErrors
         raise fail(str(exc)) from None
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     _show(shown)
     if not yes and not typer.confirm("Sign this?", default=False):
         raise fail("not signed")
     try:
         signature = signer.sign_typed_data(shown.typed_data())
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     digest = shown.struct.digest(shown.domain)
     console.print(f"signer:    {signer.address}", soft_wrap=True)
@@ -386,6 +401,8 @@ def wallet_sign(
 
 
 def _show(shown: Review) -> None:
+    from rich.markup import escape
+
     # The review's values show control characters already; their Rich markup is escaped
     # here, where Rich would read it.
     console.print(f"[bold]{shown.struct.PRIMARY_TYPE} to sign[/bold]")
@@ -427,6 +444,9 @@ def wallet_rotate(
     the new key (the old one is kept under retired/). Run it again to resume a rotation that
     was interrupted.
     """
+    from wallets.registry import RegistryOffice
+    from wallets.rotation import plan_rotation, rotate_wallet
+
     try:
         wallets = _directory(wallet_dir)
         entry = wallets.find(wallet)
@@ -440,7 +460,7 @@ def wallet_rotate(
             office = _rotation_office(rpc, manifest, office_key_file, office_password_file)
         plan = plan_rotation(wallets, entry.name, password, sources.keys)
         party = sources.lookup.party(plan.participant_id)
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     console.print("[bold]Key rotation[/bold]")
     console.print(f"  participant  {markup_safe(party.label)}", soft_wrap=True, highlight=False)
@@ -460,7 +480,7 @@ def wallet_rotate(
             office,
             sources.chain_time() + valid_for,
         )
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     console.print(
         f"rotated: participant {recorded.participant_id} now signs with {recorded.new_key}; "
@@ -479,6 +499,10 @@ def _rotation_office(
     rpc: str, manifest: Path | None, office_key_file: Path | None, office_password_file: Path | None
 ) -> RotationOffice:
     """The office recording the rotation with its own key, on this machine."""
+    from wallets.keystore import WalletError
+    from wallets.rotation import OfficeOnChain
+    from wallets.signer import LocalSigner
+
     if office_key_file is None:
         raise WalletError(
             "no way to reach the office: give --registry (the office's API), or "
@@ -500,10 +524,12 @@ def wallet_login(
     password_file: PasswordFileOption = None,
 ) -> None:
     """Sign in to the registry with the wallet's key; print a bearer token for its API."""
+    from wallets.registry import RegistryClient
+
     try:
         signer = _directory(wallet_dir).signer(wallet, _password(password_file, "Wallet password"))
         token = RegistryClient(registry).sign_in(signer)
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     # The token comes from the service: a control character in it must not reach the terminal.
     print(visible(token))

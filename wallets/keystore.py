@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_account import Account
-from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
+# eth-account (and the signer over it) takes a second to import, eth-utils and eth-typing a
+# fraction each: they load where a key is made, read or unlocked, so that `ipledger --help` and
+# listing wallets do not wait for them.
+if typing.TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
-from ledger.signer import TransactionFields, TypedDataJSON
-from wallets.signer import LocalSigner
+    from ledger.signer import TransactionFields, TypedDataJSON
+    from wallets.signer import LocalSigner
 
 #: scrypt cost of new keystores: N = 2**18, r = 8, p = 1 (geth's "standard" parameters, about a
 #: second and 256 MB to unlock). Tests lower it; production never should.
@@ -67,6 +69,8 @@ class Keystore:
     @classmethod
     def encrypt(cls, private_key: bytes, password: str, *, scrypt_n: int | None = None) -> Keystore:
         """Encrypt `private_key` under `password` with scrypt (cost SCRYPT_N unless given)."""
+        from eth_account import Account
+
         n = scrypt_n if scrypt_n is not None else SCRYPT_N
         document = typing.cast(
             dict[str, object], Account.encrypt(private_key, password, kdf="scrypt", iterations=n)
@@ -97,7 +101,7 @@ class Keystore:
         address = document.get("address")
         if not isinstance(address, str) or not re.fullmatch(r"(0x)?[0-9a-fA-F]{40}", address):
             raise CorruptKeystore(f"{source} has no valid address field")
-        return cls(to_checksum_address("0x" + address.removeprefix("0x")), document)
+        return cls(checksum_address(address.removeprefix("0x")), document)
 
     @classmethod
     def load(cls, path: Path) -> Keystore:
@@ -111,6 +115,10 @@ class Keystore:
 
     def unlock(self, password: str, source: str = "the keystore") -> LocalSigner:
         """Decrypt the key; WrongPassword if the MAC does not match, CorruptKeystore otherwise."""
+        from eth_account import Account
+
+        from wallets.signer import LocalSigner
+
         try:
             key = Account.decrypt(self.document, password)
         except ValueError as exc:
@@ -348,7 +356,26 @@ class WalletDirectory:
 
 
 def _fresh_key() -> bytes:
+    from eth_account import Account
+
     return bytes(Account.create().key)
+
+
+def checksum_address(hex_digits: str) -> ChecksumAddress:
+    """The EIP-55 form of an address given as 40 hex digits.
+
+    eth-utils' `to_checksum_address` gives the same (a property test holds them equal) but
+    importing eth-utils takes longer than listing the wallets does.
+    """
+    from eth_hash.auto import keccak
+
+    lower = hex_digits.lower()
+    digest = keccak(lower.encode("ascii")).hex()
+    # EIP-55: a letter is upper case where the hash's nibble at its position is 8 or more.
+    mixed = "".join(
+        c.upper() if int(n, 16) >= 8 else c for c, n in zip(lower, digest, strict=False)
+    )
+    return typing.cast("ChecksumAddress", "0x" + mixed)
 
 
 def parse_private_key(text: str) -> bytes:

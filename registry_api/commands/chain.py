@@ -1,4 +1,8 @@
-"""`ipledger chain`: create, serve and back up the embedded chain of one office."""
+"""`ipledger chain`: create, serve and back up the embedded chain of one office.
+
+The chain's modules (py-evm, web3) load inside the commands: `ipledger --help` does not wait
+for them.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from embedded_chain.datadir import (
-    DataDir,
-    DataDirError,
-    backup,
-    open_node,
-)
-from embedded_chain.genesis import DEFAULT_CHAIN_ID
-from embedded_chain.jsonrpc import JsonRpc
-from embedded_chain.server import serve
-from embedded_chain.store import StoreError
-from ledger.compiler import CompilationError, load_artifacts
-from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest
 from registry_api.commands.console import console, fail, key_password
-from registry_api.identity.authority import AuthorityError
-from registry_api.office import (
-    CA_DIR,
-    OfficeIdentity,
-    account_rules,
-    create_embedded_office,
-    office_keystore,
-)
-from wallets.keystore import WalletError
 
 chain_app = typer.Typer(
-    help="The embedded chain: one office, one machine, a data directory.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="The embedded chain: one office, one machine, a data directory.",
+    no_args_is_help=True,
 )
 
 DataDirOption = Annotated[
@@ -44,9 +27,12 @@ DataDirOption = Annotated[
 @chain_app.command("init")
 def chain_init(
     data_dir: DataDirOption,
-    chain_id: Annotated[int, typer.Option(help="The chain id, signed into every transaction.")] = (
-        DEFAULT_CHAIN_ID
-    ),
+    chain_id: Annotated[
+        int | None,
+        typer.Option(
+            help="The chain id, signed into every transaction (default: the embedded chain's)."
+        ),
+    ] = None,
     password_file: Annotated[
         Path | None, typer.Option(help="Keystore password file (or set IPLEDGER_KEY_PASSWORD).")
     ] = None,
@@ -67,6 +53,19 @@ def chain_init(
     DATA_DIR/keystore/office.json (Web3 Secret Storage, scrypt), and its certificate authority
     in DATA_DIR/ca, both encrypted with the password.
     """
+    from rich.table import Table
+
+    from embedded_chain.datadir import DataDir, DataDirError
+    from embedded_chain.genesis import DEFAULT_CHAIN_ID
+    from embedded_chain.store import StoreError
+    from ledger.compiler import CompilationError, load_artifacts
+    from ledger.errors import LedgerError
+    from ledger.manifest import DeploymentManifest
+    from registry_api.identity.authority import AuthorityError
+    from registry_api.office import CA_DIR, OfficeIdentity, create_embedded_office, office_keystore
+    from wallets.keystore import WalletError
+
+    chain_id = DEFAULT_CHAIN_ID if chain_id is None else chain_id
     password = key_password(password_file)
     if not password:
         raise fail("a keystore password is needed: --password-file or IPLEDGER_KEY_PASSWORD")
@@ -118,6 +117,12 @@ def chain_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8545,
 ) -> None:
     """Serve the chain over HTTP JSON-RPC until interrupted (SIGINT or SIGTERM)."""
+    from embedded_chain.datadir import DataDir, DataDirError, open_node
+    from embedded_chain.jsonrpc import JsonRpc
+    from embedded_chain.server import serve
+    from embedded_chain.store import StoreError
+    from registry_api.office import account_rules
+
     try:
         node = open_node(DataDir(data_dir), account_rules(DataDir(data_dir)))
     except (DataDirError, StoreError, OSError, ValueError) as exc:
@@ -142,6 +147,9 @@ def chain_backup(
     ],
 ) -> None:
     """Copy the chain into a new data directory, even while it is being served."""
+    from embedded_chain.datadir import DataDir, DataDirError, backup
+    from embedded_chain.store import StoreError
+
     try:
         head = backup(DataDir(data_dir), DataDir(to))
     except (DataDirError, StoreError, OSError) as exc:

@@ -1,38 +1,33 @@
-"""`ipledger contracts`: build, deploy and verify the contract set."""
+"""`ipledger contracts`: build, deploy and verify the contract set.
+
+The compiler, web3 and the certificate code load inside the commands: `ipledger --help` does
+not wait for them.
+"""
 
 from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from ledger.artifacts import SHIPPED_ARTIFACTS
-from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, build_artifacts, load_artifacts
-from ledger.deploy import DeploymentError, OfficeBootstrap, deploy_ledger, verify_deployment
-from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest, default_manifest_path
 from registry_api.commands.console import (
     console,
     fail,
     key_password,
 )
-from registry_api.identity.authority import CA_PASSWORD_ENV, AuthorityError, CaDirectory
-from registry_api.identity.certificates import (
-    CertificateError,
-    CertificateFacts,
-    read_certificate,
-    self_signed,
-)
-from registry_api.office import office_certificate
+from registry_api.identity import CA_PASSWORD_ENV
 from wallets.display import markup_safe
 from wallets.passwords import PasswordUnavailable, password_from
-from wallets.signer import KeyFileError, LocalSigner
 
-contracts_app = typer.Typer(help="Build, deploy and verify the contract set.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from registry_api.identity.certificates import CertificateFacts
+    from wallets.signer import LocalSigner
+
+contracts_app = typer.Typer(
+    rich_markup_mode=None, help="Build, deploy and verify the contract set.", no_args_is_help=True
+)
 
 RpcOption = Annotated[str, typer.Option("--rpc", help="JSON-RPC URL of the node.")]
 #: The office's own certificate, like the stand-in's: five years.
@@ -44,6 +39,11 @@ def contracts_build(
     force: Annotated[bool, typer.Option(help="Recompile even if the cache is current.")] = False,
 ) -> None:
     """Compile contracts/ into the artifacts the package ships (cached by a hash of the sources)."""
+    from rich.table import Table
+
+    from ledger.artifacts import SHIPPED_ARTIFACTS
+    from ledger.compiler import CompilationError, build_artifacts
+
     try:
         with console.status("compiling with solc-js..."):
             artifacts = build_artifacts(force=force)
@@ -95,6 +95,17 @@ def contracts_deploy(
     certificate is --office-certificate, else one issued by the office CA (--ca-dir) to the
     deployer's key, else (no CA yet) a self-signed stand-in that counterparties cannot verify.
     """
+    from rich.table import Table
+
+    from ledger.backends.rpc import RpcBackend
+    from ledger.compiler import CompilationError, load_artifacts
+    from ledger.deploy import OfficeBootstrap, deploy_ledger
+    from ledger.errors import LedgerError
+    from ledger.manifest import default_manifest_path
+    from registry_api.identity.authority import AuthorityError
+    from registry_api.identity.certificates import CertificateError, read_certificate, self_signed
+    from wallets.signer import KeyFileError, LocalSigner
+
     try:
         deployer = LocalSigner.from_key_file(key_file, key_password(password_file))
         artifacts = load_artifacts()
@@ -154,6 +165,10 @@ def _office_certificate_from_ca(
     manifest_path: Path,
 ) -> CertificateFacts:
     """Issue the office's own participant certificate to the deployer's key."""
+    from registry_api.identity.authority import CaDirectory
+    from registry_api.identity.certificates import CertificateFacts
+    from registry_api.office import office_certificate
+
     store = CaDirectory(ca_dir)
     authority = store.open(
         password_from(
@@ -182,6 +197,14 @@ def contracts_verify(
     ] = None,
 ) -> None:
     """Prove that the code on chain is this repository's; exit 1 naming any that differs."""
+    from rich.table import Table
+
+    from ledger.backends.rpc import RpcBackend
+    from ledger.compiler import CompilationError, load_artifacts
+    from ledger.deploy import DeploymentError, verify_deployment
+    from ledger.errors import LedgerError
+    from ledger.manifest import DeploymentManifest, default_manifest_path
+
     try:
         artifacts = load_artifacts()
         backend = RpcBackend(rpc)

@@ -20,8 +20,8 @@ from ledger.errors import ContractError, IPAssetRegistryMissingConsent
 from ledger.typed_data import Assignment, sign
 from ledger.types import AssetInput, AssetKind, Role, Share
 from registry_api.commands.console import fail
+from registry_api.identity import CA_PASSWORD_ENV
 from registry_api.identity.authority import (
-    CA_PASSWORD_ENV,
     AuthorityError,
     CaDirectory,
     CertificateAuthority,

@@ -4,46 +4,30 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from eth_utils.address import to_checksum_address
-from rich.table import Table
 
-from ledger.backends.rpc import RpcBackend
-from ledger.certificates import (
-    CertificateDirectory,
-    CertificateError,
-    ParticipantCertificate,
-    ParticipantIdentity,
-    load_root,
-)
-from ledger.compiler import CompilationError, load_artifacts
-from ledger.deploy import Ledger, open_ledger
-from ledger.errors import LedgerError
-from ledger.manifest import DeploymentManifest, default_manifest_path
-from ledger.types import Role
 from registry_api.commands.console import (
     console,
     fail,
     key_password,
 )
-from registry_api.identity.authority import (
-    CA_PASSWORD_ENV,
-    PARTICIPANT_VALID_DAYS,
-    AuthorityError,
-    CaDirectory,
-    CertificateAuthority,
-    primary_address,
-)
-from registry_api.identity.enrolment import enrol, renew
-from registry_api.identity.service import IdentityError, IdentityReport, IdentityService
+from registry_api.identity import CA_PASSWORD_ENV, PARTICIPANT_VALID_DAYS
 from wallets.display import markup_safe
 from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
-from wallets.signer import KeyFileError, LocalSigner
+
+if TYPE_CHECKING:
+    from ledger.certificates import ParticipantCertificate, ParticipantIdentity
+    from ledger.deploy import Ledger
+    from ledger.types import Role
+    from registry_api.identity.service import IdentityReport
+    from wallets.signer import LocalSigner
 
 identity_app = typer.Typer(
-    help="The office's certificate authority; identify a counterparty.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="The office's certificate authority; identify a counterparty.",
+    no_args_is_help=True,
 )
 
 CaDirOption = Annotated[
@@ -92,17 +76,31 @@ ExtraKeyOption = Annotated[
 ]
 ValidDaysOption = Annotated[int, typer.Option(help="Days the certificate is valid.", min=1)]
 
-_EXPECTED = (
-    AuthorityError,
-    CertificateError,
-    IdentityError,
-    PasswordUnavailable,
-    KeyFileError,
-    LedgerError,
-    CompilationError,
-    OSError,
-    ValueError,
-)
+
+def _expected() -> tuple[type[Exception], ...]:
+    """What a command may run into; each is printed as one line, never as a traceback.
+
+    A function, not a tuple, so that the modules defining them load only when a command runs:
+    an `except` clause evaluates it only when an exception reaches it.
+    """
+    from ledger.certificates import CertificateError
+    from ledger.compiler import CompilationError
+    from ledger.errors import LedgerError
+    from registry_api.identity.authority import AuthorityError
+    from registry_api.identity.service import IdentityError
+    from wallets.signer import KeyFileError
+
+    return (
+        AuthorityError,
+        CertificateError,
+        IdentityError,
+        PasswordUnavailable,
+        KeyFileError,
+        LedgerError,
+        CompilationError,
+        OSError,
+        ValueError,
+    )
 
 
 def _ca_password(file: Path | None, *, confirm: bool = False) -> bytes:
@@ -115,10 +113,17 @@ def _ca_password(file: Path | None, *, confirm: bool = False) -> bytes:
 
 
 def _office_key(key_file: Path, password_file: Path | None) -> LocalSigner:
+    from wallets.signer import LocalSigner
+
     return LocalSigner.from_key_file(key_file, key_password(password_file))
 
 
 def _open_ledger(rpc: str, manifest: Path | None, sender: LocalSigner | None = None) -> Ledger:
+    from ledger.backends.rpc import RpcBackend
+    from ledger.compiler import load_artifacts
+    from ledger.deploy import open_ledger
+    from ledger.manifest import DeploymentManifest, default_manifest_path
+
     backend = RpcBackend(rpc)
     try:
         chain_id = backend.chain_id
@@ -130,6 +135,9 @@ def _open_ledger(rpc: str, manifest: Path | None, sender: LocalSigner | None = N
 
 
 def _roles(names: list[str]) -> Role:
+    from ledger.certificates import CertificateError
+    from ledger.types import Role
+
     roles = Role(0)
     for name in names:
         try:
@@ -141,6 +149,8 @@ def _roles(names: list[str]) -> Role:
 
 
 def _public_key(text: str) -> bytes:
+    from ledger.certificates import CertificateError
+
     try:
         return bytes.fromhex(text.strip().removeprefix("0x"))
     except ValueError:
@@ -156,6 +166,11 @@ def _identity(
     public_key: bytes,
     keys: list[str] | None,
 ) -> ParticipantIdentity:
+    from eth_utils.address import to_checksum_address
+
+    from ledger.certificates import ParticipantIdentity
+    from registry_api.identity.authority import primary_address
+
     primary = primary_address(public_key)
     extra = [to_checksum_address(k) for k in keys or []]
     return ParticipantIdentity(
@@ -174,6 +189,10 @@ def _validity(days: int) -> tuple[datetime.datetime, datetime.datetime]:
 
 
 def _show_certificate(certificate: ParticipantCertificate, path: Path | None) -> None:
+    from rich.table import Table
+
+    from ledger.types import Role
+
     identity = certificate.identity
     table = Table("field", title=f"certificate of participant {identity.participant_id}")
     table.add_column("value", overflow="fold")
@@ -202,6 +221,8 @@ def identity_init_ca(
     ca_password_file: CaPasswordOption = None,
 ) -> None:
     """Create the office's root key (encrypted PEM) and self-signed root certificate."""
+    from registry_api.identity.authority import AuthorityError, CaDirectory, CertificateAuthority
+
     try:
         store = CaDirectory(ca_dir)
         if store.exists():
@@ -214,7 +235,7 @@ def identity_init_ca(
             valid_years=valid_years,
         )
         store.init(authority, _ca_password(ca_password_file, confirm=True))
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     console.print(f"office root: {store.root_path} (publish it: counterparties verify against it)")
     console.print(f"root key:    {store.key_path} (encrypted; keep it offline and backed up)")
@@ -235,6 +256,8 @@ def identity_issue(
     ca_password_file: CaPasswordOption = None,
 ) -> None:
     """Issue a participant certificate (kept in the CA directory); enrol it separately."""
+    from registry_api.identity.authority import CaDirectory
+
     try:
         store = CaDirectory(ca_dir)
         identity = _identity(
@@ -254,7 +277,7 @@ def identity_issue(
         path = store.record(certificate)
         if out is not None:
             out.write_text(certificate.pem())
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     _show_certificate(certificate, out or path)
 
@@ -281,6 +304,9 @@ def identity_enrol(
     Run it once the participant is identified off chain; the chain gets the certificate's
     fingerprint and end of validity, the roles and the keys.
     """
+    from registry_api.identity.authority import CaDirectory
+    from registry_api.identity.enrolment import enrol
+
     try:
         store = CaDirectory(ca_dir)
         raw_key = _public_key(public_key)
@@ -293,7 +319,7 @@ def identity_enrol(
         certified = enrol(
             ledger, authority, store, identity, raw_key, not_before=not_before, not_after=not_after
         )
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     _show_certificate(certified.certificate, None)
     console.print(
@@ -316,6 +342,9 @@ def identity_renew(
     password_file: PasswordFileOption = None,
 ) -> None:
     """Issue a new certificate with the roles and keys on chain now, and record it on chain."""
+    from registry_api.identity.authority import CaDirectory
+    from registry_api.identity.enrolment import renew
+
     try:
         store = CaDirectory(ca_dir)
         authority = store.open(_ca_password(ca_password_file))
@@ -330,7 +359,7 @@ def identity_renew(
             not_before=not_before,
             not_after=not_after,
         )
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     _show_certificate(certified.certificate, None)
     console.print(f"renewed in transaction 0x{certified.transaction_hash.hex()}")
@@ -362,6 +391,10 @@ def identity_verify(
     is bound to the participant now and that the participant is active; exits 1 naming each
     check that failed.
     """
+    from ledger.certificates import CertificateDirectory, CertificateError, load_root
+    from registry_api.identity.authority import CaDirectory
+    from registry_api.identity.service import IdentityService
+
     try:
         if root is None and ca_dir is None:
             raise CertificateError("give the office root (--root) or the CA directory (--ca-dir)")
@@ -371,7 +404,7 @@ def identity_verify(
         source = CertificateDirectory(certificates or CaDirectory(ca_dir or Path()).issued_path)
         ledger = _open_ledger(rpc, manifest)
         report = IdentityService(ledger.participants, source, office_root).identify(reference)
-    except _EXPECTED as exc:
+    except _expected() as exc:
         raise fail(str(exc)) from None
     _show_report(report)
     if not report.verified:
@@ -380,6 +413,8 @@ def identity_verify(
 
 
 def _show_report(report: IdentityReport) -> None:
+    from rich.table import Table
+
     certificate = report.certificate
     if certificate is not None:
         # A certificate under check may be forged: its text is shown, never obeyed.

@@ -1,32 +1,31 @@
-"""`ipledger mirror`: keep the SQL mirror of the ledger up to date; check it against the chain."""
+"""`ipledger mirror`: keep the SQL mirror of the ledger up to date; check it against the chain.
+
+SQLAlchemy and web3 load inside the commands: `ipledger --help` does not wait for them.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.backends.rpc import RpcBackend
-from ledger.compiler import CompilationError, load_artifacts
-from ledger.deploy import DeploymentError, open_ledger
-from ledger.manifest import DeploymentManifest, default_manifest_path
 from registry_api.commands.console import console, fail
-from registry_api.db.session import open_database
-from registry_api.mirror import queries
-from registry_api.mirror.apply import DeepReorg, UnappliableLog, clear_mirror
-from registry_api.mirror.indexer import Indexer, IndexerOptions, Step
-from registry_api.mirror.verify import differences
-from registry_api.settings import Settings
 from wallets.display import markup_safe
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from ledger.backends.rpc import RpcBackend
+    from ledger.manifest import DeploymentManifest
+    from registry_api.mirror.indexer import Indexer, Step
+    from registry_api.settings import Settings
+
 mirror_app = typer.Typer(
+    rich_markup_mode=None,
     help="Mirror the ledger's events into SQL (SQLite or PostgreSQL), check it against the chain.",
     no_args_is_help=True,
 )
@@ -50,6 +49,8 @@ DatabaseOption = Annotated[
 
 
 def _settings(rpc: str | None, manifest: Path | None, database: str | None) -> Settings:
+    from registry_api.settings import Settings
+
     overrides: dict[str, object] = {}
     if rpc is not None:
         overrides["rpc_url"] = rpc
@@ -63,6 +64,13 @@ def _settings(rpc: str | None, manifest: Path | None, database: str | None) -> S
 def _open(
     settings: Settings,
 ) -> tuple[RpcBackend, DeploymentManifest, Engine, sessionmaker[Session], Indexer]:
+    from ledger.backends.rpc import RpcBackend
+    from ledger.compiler import load_artifacts
+    from ledger.deploy import DeploymentError
+    from ledger.manifest import DeploymentManifest, default_manifest_path
+    from registry_api.db.session import open_database
+    from registry_api.mirror.indexer import Indexer, IndexerOptions
+
     backend = RpcBackend(settings.rpc_url)
     manifest_path = settings.manifest or default_manifest_path(backend.chain_id)
     manifest = DeploymentManifest.load(manifest_path)
@@ -92,6 +100,13 @@ def mirror_sync(
     ] = False,
 ) -> None:
     """Catch the mirror up with the chain (and with --follow, keep it caught up)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ledger.compiler import CompilationError
+    from ledger.deploy import DeploymentError
+    from registry_api.mirror import queries
+    from registry_api.mirror.apply import DeepReorg, UnappliableLog, clear_mirror
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _settings(rpc, manifest, database)
     try:
@@ -171,6 +186,14 @@ def mirror_verify(
 
     Prints each difference; exits 1 if there is any.
     """
+    from rich.table import Table
+
+    from ledger.compiler import CompilationError, load_artifacts
+    from ledger.deploy import DeploymentError, open_ledger
+    from registry_api.mirror import queries
+    from registry_api.mirror.apply import DeepReorg, UnappliableLog
+    from registry_api.mirror.verify import differences
+
     settings = _settings(rpc, manifest, database)
     try:
         backend, deployment, engine, sessions, indexer = _open(settings)

@@ -1,27 +1,25 @@
-"""`ipledger serve`: the registry service; the embedded chain and SQLite unless told otherwise."""
+"""`ipledger serve`: the registry service; the embedded chain and SQLite unless told otherwise.
+
+The service's modules (FastAPI, SQLAlchemy, web3, py-evm) load inside the command:
+`ipledger --help` does not wait for them.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from pydantic import ValidationError
 
-from embedded_chain.datadir import DataDirError
-from embedded_chain.nesting import bound_recursion
-from embedded_chain.server import BackgroundServer
-from ledger.backends.embedded import EmbeddedBackend
-from ledger.errors import LedgerError
-from registry_api.app import create_app
 from registry_api.commands.console import console, fail
-from registry_api.identity.authority import AuthorityError
-from registry_api.registry import Registry, RegistryError, open_registry
-from registry_api.settings import Settings
-from wallets.keystore import WalletError
-from wallets.signer import KeyFileError
+
+if TYPE_CHECKING:
+    from embedded_chain.server import BackgroundServer
+    from registry_api.registry import Registry
+    from registry_api.settings import Settings
 
 
 def serve(
@@ -52,6 +50,19 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry: API, relayer and mirror. Settings also come from IPLEDGER_* variables."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from embedded_chain.datadir import DataDirError
+    from embedded_chain.nesting import bound_recursion
+    from ledger.errors import LedgerError
+    from registry_api.app import create_app
+    from registry_api.identity.authority import AuthorityError
+    from registry_api.registry import RegistryError, open_registry
+    from registry_api.settings import Settings
+    from wallets.keystore import WalletError
+    from wallets.signer import KeyFileError
+
     bound_recursion()  # before any thread starts: they take their stack size from it
     overrides: dict[str, object] = {
         name: value
@@ -78,6 +89,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _refuse_busy_ports(settings)
     try:
         with console.status("opening the chain, the database and the mirror..."):
             registry = open_registry(settings)
@@ -120,8 +132,39 @@ def serve(
         registry.close()
 
 
+def _refuse_busy_ports(settings: Settings) -> None:
+    """Fail at once, creating nothing, if a port to listen on is taken.
+
+    Checked before the first start creates the data directory and deploys, which take a while
+    and would be left behind. Another process may still take the port before the server binds
+    it; then the server's own error says so.
+    """
+    ports = [("--port", settings.port)]
+    if settings.node_port is not None:
+        ports.append(("--node-port", settings.node_port))
+    for option, port in ports:
+        with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+            # As the servers bind: a port in TIME_WAIT after a stop is free to them.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((settings.host, port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise fail(
+                        f"cannot listen on {settings.host} port {port} ({exc.strerror}): "
+                        "check --host and the port"
+                    ) from None
+                raise fail(
+                    f"port {port} on {settings.host} is in use (another `ipledger serve`?): "
+                    f"stop that process, or choose another port with {option}"
+                ) from None
+
+
 def _node_server(registry: Registry, settings: Settings) -> BackgroundServer | None:
     """The embedded chain's JSON-RPC server, if asked for."""
+    from embedded_chain.server import BackgroundServer
+    from ledger.backends.embedded import EmbeddedBackend
+
     if settings.node_port is None:
         return None
     backend = registry.ledger.chain.backend

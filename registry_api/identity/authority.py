@@ -33,12 +33,8 @@ from ledger.certificates import (
     address_of_public_key,
 )
 
-#: Where the CA key password comes from when there is no password file and no prompt.
-CA_PASSWORD_ENV = "IPLEDGER_CA_PASSWORD"
 #: The root outlives the participant certificates it signs.
 ROOT_VALID_YEARS = 20
-#: A participant certificate's default period; renewal re-identifies the participant.
-PARTICIPANT_VALID_DAYS = 2 * 365
 
 
 class AuthorityError(ValueError):

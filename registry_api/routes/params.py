@@ -42,6 +42,13 @@ ACCEPTED_IMPORT: dict[int | str, dict[str, object]] = {
 }
 #: Every route's refusals and faults, in the one shape the error handlers render.
 ERRORS: dict[int | str, dict[str, object]] = {
-    "4XX": {"model": schemas.ErrorBody, "description": "Refused: the request cannot be done"},
+    "4XX": {
+        "model": schemas.ErrorBody,
+        "description": (
+            "Refused: the request cannot be done. A body that is not JSON is 400 "
+            "`malformed_json` (the message and details name its line and column); one that does "
+            "not match the schema is 422 `invalid_request`"
+        ),
+    },
     "5XX": {"model": schemas.ErrorBody, "description": "A fault of the service or the chain"},
 }

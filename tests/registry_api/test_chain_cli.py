@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -244,3 +245,26 @@ def _healthy(url: str, process: subprocess.Popen[bytes]) -> dict[str, object]:
             output = process.stdout.read().decode() if process.stdout else ""
             raise AssertionError(f"ipledger serve did not start: {output}")
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("option", ["--port", "--node-port"])
+def test_serve_on_a_port_in_use_says_so_before_it_creates_anything(
+    tmp_path: Path, option: str
+) -> None:
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports = {"--port": str(free_port()), "--node-port": str(free_port()), option: str(busy)}
+        result = runner.invoke(
+            app,
+            ["serve", "--data-dir", str(data_dir), *(x for kv in ports.items() for x in kv)],
+            env={"IPLEDGER_KEY_PASSWORD": PASSWORD},
+        )
+
+    assert result.exit_code == 1, result.output
+    words = " ".join(result.output.split())
+    assert f"port {busy} on 127.0.0.1 is in use" in words, words
+    assert "Traceback" not in words
+    assert not data_dir.exists()

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_utils.address import to_checksum_address
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.signer import Signer
 from wallets.keystore import (
@@ -19,6 +22,7 @@ from wallets.keystore import (
     WalletExists,
     WalletNotFound,
     WrongPassword,
+    checksum_address,
     parse_private_key,
 )
 from wallets.passwords import PasswordUnavailable, password_from
@@ -248,3 +252,10 @@ def test_signatures_of_a_keystore_signer_recover_to_its_address(tmp_path: Path) 
     )  # fmt: skip
 
     assert Account.recover_transaction(raw) == signer.address
+
+
+@given(st.binary(min_size=20, max_size=20), st.booleans())
+def test_the_checksummed_address_of_a_keystore_is_eth_utils_own(raw: bytes, upper: bool) -> None:
+    digits = raw.hex().upper() if upper else raw.hex()
+
+    assert checksum_address(digits) == to_checksum_address("0x" + digits)

@@ -864,13 +864,14 @@ def test_an_upload_over_its_limit_is_refused(world: World) -> None:
 @pytest.mark.parametrize(
     ("content", "status", "code"),
     [
-        (b"{not json", 422, "invalid_request"),
+        (b"{not json", 400, "malformed_json"),
         (b"", 422, "invalid_request"),
         (b"[]", 422, "invalid_request"),
         (b'"a string"', 422, "invalid_request"),
         (b"null", 422, "invalid_request"),
-        (b'{"a": 1', 422, "invalid_request"),
-        (b"\xff\xfe{}", 422, "invalid_request"),
+        (b'{"a": 1', 400, "malformed_json"),
+        (b'{"a": 1,}', 400, "malformed_json"),
+        (b"\xff\xfe{}", 400, "malformed_json"),
         (b"[" * 33 + b"]" * 33, 400, "bad_request"),
         (b"[" * 100_000 + b"]" * 100_000, 400, "bad_request"),
         (b'{"title": "' + b"[" * 100_000 + b'"}', 422, "invalid_request"),
@@ -882,6 +883,7 @@ def test_an_upload_over_its_limit_is_refused(world: World) -> None:
         "string",
         "null",
         "truncated",
+        "trailing comma",
         "not utf-8",
         "deeper than 32",
         "deep enough to overflow the C stack",
@@ -900,6 +902,38 @@ def test_a_body_that_is_not_the_json_object_asked_for_is_refused(
         response = world.client.post("/v1/rights", content=content, headers=headers)
         assert 400 <= response.status_code < 500, response.text
         refused(response, status, code)
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b'{"a":', "line 1, column 6"),
+        (b'{"a": 1,}', "line 1, column 9"),
+        (b'{\n  "title": "x",\n  "kind": patent\n}', "line 3, column 11"),
+    ],
+    ids=["truncated", "trailing comma", "bare word on line 3"],
+)
+def test_a_body_that_is_not_json_is_a_400_naming_the_line_and_column(
+    world: World, content: bytes, where: str
+) -> None:
+    headers = {
+        **world.office,
+        "Idempotency-Key": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
+    response = world.client.post("/v1/rights", content=content, headers=headers)
+
+    refused(response, 400, "malformed_json")
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"the body is not JSON: {where}: "), message
+
+
+def test_the_openapi_document_lists_the_400_of_a_body_that_is_not_json(world: World) -> None:
+    document = world.client.get("/openapi.json").json()
+    post = document["paths"]["/v1/rights"]["post"]
+
+    assert "400" in post["responses"] or "4XX" in post["responses"], post["responses"]
+    assert "malformed_json" in json.dumps(document), "the code is not documented"
 
 
 BAD_RIGHTS: list[tuple[str, dict[str, object]]] = [
