@@ -28,6 +28,12 @@ _DATABASE_DOWN = {
     "unable to open database file": "the database file cannot be opened",
     "readonly database": "the database file cannot be written",
     "connection refused": "the database server refuses connections",
+    # psycopg's words when no connection could be made at all (the server is down, starting up
+    # or recovering), which carry no SQLSTATE of their own.
+    "connection failed": "the database server is not accepting connections",
+    "not yet accepting connections": "the database server is not accepting connections",
+    "the database system is starting up": "the database server is not accepting connections",
+    "the database system is shutting down": "the database server is not accepting connections",
     "could not connect": "the database server cannot be reached",
     "server closed the connection": "the database server closed the connection",
     "terminating connection": "the database server ended the connection",
@@ -57,6 +63,11 @@ def database_fault(error: BaseException) -> str | None:
         if isinstance(cause, DBAPIError):
             if cause.connection_invalidated:
                 return "the connection to the database was lost"
+            sqlstate = getattr(cause.orig, "sqlstate", None) or ""
+            # SQLSTATE class 08 (connection exception) and 57P0x (the server shutting down,
+            # starting up, or recovering after a crash: "not yet accepting connections").
+            if sqlstate.startswith(("08", "57P0")):
+                return "the database server is not accepting connections"
             message = str(cause.orig).lower()
             for marker, words in _DATABASE_DOWN.items():
                 if marker in message:
