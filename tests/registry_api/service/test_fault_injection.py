@@ -278,6 +278,17 @@ def serve_http(registry: Registry) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{config.port}", stop
 
 
+def start_traffic(url: str, office_key: LocalSigner) -> Traffic:
+    """Sign in as the office, enrol the rights' owner, start the clients, see writes go through."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        office = sign_in(client, office_key)
+        enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")
+    traffic = Traffic(url, office)
+    traffic.start()
+    wait_for(lambda: traffic.acknowledged() >= RECOVERED, "writes acknowledged")
+    return traffic
+
+
 def settle(registry: Registry, sessions: sessionmaker[Session]) -> None:
     """Wait until nothing is in flight and the mirror has the chain's head."""
 
@@ -461,12 +472,7 @@ def test_node_and_database_faults_answer_503_in_time_and_lose_nothing(
         registry.start()
         url, stop_http = serve_http(registry)
         office_key = LocalSigner.from_key_file(settings.office_key_file, PASSWORD)  # type: ignore[arg-type]
-        with httpx.Client(base_url=url, timeout=60) as client:
-            office = sign_in(client, office_key)
-            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")
-        traffic = Traffic(url, office)
-        traffic.start()
-        wait_for(lambda: traffic.acknowledged() >= RECOVERED, "writes acknowledged")
+        traffic = start_traffic(url, office_key)
 
         def fault(
             label: str, code: str, inject: Callable[[], None], lift: Callable[[], None]
@@ -554,12 +560,7 @@ def test_a_full_disk_answers_503_and_loses_nothing_once_space_is_back(
     try:
         registry.start()
         url, stop_http = serve_http(registry)
-        with httpx.Client(base_url=url, timeout=60) as client:
-            office = sign_in(client, office_key)
-            enrol(client, office, OWNER, LocalSigner.generate(), "Acme Robotics Ltd")
-        traffic = Traffic(url, office)
-        traffic.start()
-        wait_for(lambda: traffic.acknowledged() >= RECOVERED, "writes acknowledged")
+        traffic = start_traffic(url, office_key)
         began = time.monotonic()
         cap.set(cap.used() + 2)  # two more pages of 4 KiB: full within a few writes
         wait_for(

@@ -60,6 +60,7 @@ from registry_api.office import OfficeIdentity, office_certificate, stored_passw
 from registry_api.relayer.outbox import queued_count
 from tests.conftest import IN_CI
 from tests.registry_api.mirror.conftest import PostgresServer
+from tests.support import api
 from wallets.keystore import Keystore
 from wallets.signer import LocalSigner
 
@@ -206,15 +207,7 @@ def send_all(
 
 def sign_in(url: str, key: LocalSigner) -> dict[str, str]:
     with httpx.Client(base_url=url, timeout=30) as client:
-        challenge = client.post("/v1/auth/challenge", json={"address": key.address})
-        assert challenge.status_code == 200, challenge.text
-        signature = key.sign_message(challenge.json()["message"])
-        token = client.post(
-            "/v1/auth/token",
-            json={"nonce": challenge.json()["nonce"], "signature": "0x" + signature.hex()},
-        )
-        assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+        return api.sign_in(client, key)
 
 
 def enrol_owner(url: str, headers: dict[str, str]) -> None:
