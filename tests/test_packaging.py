@@ -26,7 +26,6 @@ from ledger.artifacts import ArtifactSet
 from ledger.backends.anvil import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_PACKAGES = ("ledger", "wallets", "registry_api")
 #: Needed at run time although no shipped module imports them.
 IMPORTED_BY_OTHERS = {
     "python-multipart": "FastAPI parses the bulk import's multipart upload with it",
@@ -64,6 +63,13 @@ def _project() -> dict[str, object]:
         return tomllib.load(handle)["project"]  # type: ignore[no-any-return]
 
 
+def _shipped_packages() -> list[str]:
+    """The packages the wheel ships, as pyproject's `packages.find` names them."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    return [str(pattern).rstrip("*") for pattern in include]
+
+
 def _runtime() -> list[str]:
     dependencies = _project()["dependencies"]
     assert isinstance(dependencies, list)
@@ -78,7 +84,7 @@ def _dev() -> list[str]:
 
 def _imported_top_levels() -> set[str]:
     names: set[str] = set()
-    for package in SHIPPED_PACKAGES:
+    for package in _shipped_packages():
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
