@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_typing import ChecksumAddress
@@ -13,6 +15,14 @@ from ledger.artifacts import CompilerInfo
 LEDGER_CONTRACTS = ("ParticipantRegistry", "IPAssetRegistry")
 #: The contract that answers Besu's account-rules question (`transactionAllowed`): who may send.
 ACCOUNT_RULES_CONTRACT = "ParticipantRegistry"
+#: The service's data directory (`Settings.data_dir`, default `data`): where `make run`, that is
+#: `ipledger serve` on its embedded chain, keeps the manifest of the chain it created.
+DATA_DIR_ENV = "IPLEDGER_DATA_DIR"
+DEFAULT_DATA_DIR = Path("data")
+
+
+class ManifestNotFound(FileNotFoundError):
+    """No deployment manifest was given and none is where one is looked for."""
 
 
 def default_manifest_path(chain_id: int) -> Path:
@@ -22,6 +32,39 @@ def default_manifest_path(chain_id: int) -> Path:
     package's directory is not the user's to write, and a checkout's files are not its data.
     """
     return Path.home() / ".ipledger" / "deployments" / f"{chain_id}.json"
+
+
+def find_manifest(
+    chain_id: int,
+    given: Path | None,
+    data_dir: Path | None = None,
+    *,
+    tell: Callable[[str], None] = lambda _: None,
+) -> Path:
+    """The deployment manifest for `chain_id`: `given` (--manifest or IPLEDGER_MANIFEST), else
+    the per-chain default, else the data directory's (`data_dir`, else IPLEDGER_DATA_DIR, else
+    `data`) when it is for this chain; ManifestNotFound saying what to pass otherwise.
+
+    `tell` hears one sentence when the data directory's manifest is used: nobody named it.
+    """
+    if given is not None:
+        return given
+    default = default_manifest_path(chain_id)
+    if default.exists():
+        return default
+    root = (
+        data_dir if data_dir is not None else Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    )
+    embedded = root / "manifest.json"
+    # A data directory of another chain (an old `make run`) must not name this one's code.
+    if embedded.exists() and DeploymentManifest.load(embedded).chain_id == chain_id:
+        tell(f"using the deployment manifest of the data directory: {embedded}")
+        return embedded
+    raise ManifestNotFound(
+        f"no deployment manifest for chain {chain_id} (looked for {default} and {embedded}): "
+        "pass --manifest or set IPLEDGER_MANIFEST (or IPLEDGER_DATA_DIR to the directory "
+        "`ipledger serve` created)"
+    )
 
 
 class ContractDeployment(BaseModel):

@@ -26,7 +26,7 @@ from ledger.backends.embedded import EmbeddedBackend
 from ledger.backends.rpc import RpcBackend
 from ledger.compiler import CompilationError, load_artifacts
 from ledger.deploy import Ledger, open_ledger
-from ledger.manifest import DeploymentManifest, default_manifest_path
+from ledger.manifest import DeploymentManifest, find_manifest
 from ledger.signer import Signer
 from registry_api import idempotency
 from registry_api.auth import SignIn, purge_challenges
@@ -239,7 +239,7 @@ def _rpc(settings: Settings) -> tuple[ChainBackend, DeploymentManifest, Signer]:
     # A request waits for the node at most `node_timeout_seconds`, then answers 503: web3's
     # retries (five, each as long as the timeout) would hold it minutes on a hung node.
     backend = RpcBackend(settings.rpc_url, timeout=settings.node_timeout_seconds, retry=False)
-    path = settings.manifest or default_manifest_path(backend.chain_id)
+    path = find_manifest(backend.chain_id, settings.manifest, settings.data_dir)
     manifest = DeploymentManifest.load(path)
     return backend, manifest, office
 

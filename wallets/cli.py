@@ -1,8 +1,9 @@
 """`ipledger wallet`: a rights holder's keys, on its own machine.
 
 Keys live in encrypted keystores in a wallet directory; passwords come from --password-file,
-IPLEDGER_KEY_PASSWORD or a prompt. `sign` shows what typed data means (the right by its
-official number, the parties by legal name, share, deadline, chain) and asks before signing.
+IPLEDGER_KEY_PASSWORD, IPLEDGER_KEY_PASSWORD_FILE or a prompt. `sign` shows what typed data
+means (the right by its official number, the parties by legal name, share, deadline, chain)
+and asks before signing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from rich.console import Console
 
 from wallets.display import markup_safe, visible
 from wallets.keystore import WALLET_DIR_ENV
-from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
+from wallets.passwords import (
+    KEY_PASSWORD_ENV,
+    KEY_PASSWORD_FILE_ENV,
+    PasswordUnavailable,
+    key_password_from,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -56,7 +62,10 @@ WalletOption = Annotated[
 ]
 PasswordFileOption = Annotated[
     Path | None,
-    typer.Option(help=f"File holding the wallet password (or set {KEY_PASSWORD_ENV})."),
+    typer.Option(
+        help=f"File holding the wallet password (or set {KEY_PASSWORD_ENV} or "
+        f"{KEY_PASSWORD_FILE_ENV})."
+    ),
 ]
 RpcOption = Annotated[
     str, typer.Option("--rpc", envvar="IPLEDGER_RPC_URL", help="JSON-RPC URL of a ledger node.")
@@ -113,9 +122,8 @@ def _directory(wallet_dir: Path | None) -> WalletDirectory:
 
 def _password(password_file: Path | None, prompt: str) -> Callable[[], str]:
     def ask() -> str:
-        return password_from(
+        return key_password_from(
             password_file,
-            KEY_PASSWORD_ENV,
             lambda: str(typer.prompt(prompt, hide_input=True)),
             purpose=prompt.lower(),
         )
@@ -126,9 +134,8 @@ def _password(password_file: Path | None, prompt: str) -> Callable[[], str]:
 def _new_password(password_file: Path | None) -> str:
     from wallets.keystore import WalletError
 
-    password = password_from(
+    password = key_password_from(
         password_file,
-        KEY_PASSWORD_ENV,
         lambda: str(typer.prompt("New wallet password", hide_input=True, confirmation_prompt=True)),
         purpose="the new wallet",
     )
@@ -141,14 +148,14 @@ def _open_ledger(rpc: str, manifest: Path | None) -> Ledger:
     from ledger.backends.rpc import RpcBackend
     from ledger.compiler import load_artifacts
     from ledger.deploy import open_ledger
-    from ledger.manifest import DeploymentManifest, default_manifest_path
+    from ledger.manifest import DeploymentManifest, find_manifest
 
     backend = RpcBackend(rpc)
     try:
         chain_id = backend.chain_id
     except OSError:  # requests' connection errors are OSErrors; their text is a page long
         raise fail(f"cannot reach a ledger node at {rpc}") from None
-    manifest_path = manifest or default_manifest_path(chain_id)
+    manifest_path = find_manifest(chain_id, manifest, tell=errors.print)
     artifacts = load_artifacts()
     return open_ledger(backend, DeploymentManifest.load(manifest_path), artifacts)
 
@@ -376,6 +383,13 @@ def wallet_sign(
     except _expected() as exc:
         raise fail(str(exc)) from None
     _show(shown)
+    if office_root is None:
+        # Without the root a certificate's name is whatever its issuer wrote: say so once.
+        console.print(
+            "[yellow]warning:[/yellow] names are unverified: no office root was given "
+            "(--office-root or IPLEDGER_OFFICE_ROOT), so no certificate was checked against it",
+            soft_wrap=True,
+        )
     if not yes and not typer.confirm("Sign this?", default=False):
         raise fail("not signed")
     try:
@@ -508,7 +522,10 @@ def _rotation_office(
             "no way to reach the office: give --registry (the office's API), or "
             "--office-key-file to record the rotation with an office key on this machine"
         )
-    password = office_password_file.read_text().rstrip("\r\n") if office_password_file else None
+    try:
+        password: str | None = key_password_from(office_password_file, None, purpose="the key")
+    except PasswordUnavailable:  # a hex key file needs none
+        password = None
     office = LocalSigner.from_key_file(office_key_file, password)
     return OfficeOnChain(_open_ledger(rpc, manifest).participants.connect(office))
 

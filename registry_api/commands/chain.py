@@ -34,7 +34,11 @@ def chain_init(
         ),
     ] = None,
     password_file: Annotated[
-        Path | None, typer.Option(help="Keystore password file (or set IPLEDGER_KEY_PASSWORD).")
+        Path | None,
+        typer.Option(
+            help="Keystore password file (or set IPLEDGER_KEY_PASSWORD or "
+            "IPLEDGER_KEY_PASSWORD_FILE)."
+        ),
     ] = None,
     key_file: Annotated[
         Path | None,
@@ -68,7 +72,10 @@ def chain_init(
     chain_id = DEFAULT_CHAIN_ID if chain_id is None else chain_id
     password = key_password(password_file)
     if not password:
-        raise fail("a keystore password is needed: --password-file or IPLEDGER_KEY_PASSWORD")
+        raise fail(
+            "a keystore password is needed: --password-file, IPLEDGER_KEY_PASSWORD "
+            "or IPLEDGER_KEY_PASSWORD_FILE"
+        )
     try:
         artifacts = load_artifacts()
         keystore = office_keystore(key_file, password) if key_file is not None else None

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from wallets.display import markup_safe
-from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
+from wallets.passwords import PasswordUnavailable, key_password_from
 
 console = Console()
 errors = Console(stderr=True)
@@ -24,8 +24,8 @@ def fail(message: str) -> typer.Exit:
 
 
 def key_password(password_file: Path | None) -> str | None:
-    """A keystore password: from a file, else from IPLEDGER_KEY_PASSWORD, else none."""
+    """A keystore password: from a file, else IPLEDGER_KEY_PASSWORD(_FILE), else none."""
     try:
-        return password_from(password_file, KEY_PASSWORD_ENV, None, purpose="the key")
+        return key_password_from(password_file, None, purpose="the key")
     except PasswordUnavailable:
         return None

@@ -14,6 +14,7 @@ import typer
 
 from registry_api.commands.console import (
     console,
+    errors,
     fail,
     key_password,
 )
@@ -65,7 +66,11 @@ def contracts_deploy(
     rpc: RpcOption,
     key_file: Annotated[Path, typer.Option(help="Deployer key: keystore JSON or hex.")],
     password_file: Annotated[
-        Path | None, typer.Option(help="Keystore password file (or set IPLEDGER_KEY_PASSWORD).")
+        Path | None,
+        typer.Option(
+            help="Keystore password file (or set IPLEDGER_KEY_PASSWORD or "
+            "IPLEDGER_KEY_PASSWORD_FILE)."
+        ),
     ] = None,
     office_id: Annotated[int, typer.Option(help="The office's participant id.")] = 1,
     office_certificate: Annotated[
@@ -203,12 +208,12 @@ def contracts_verify(
     from ledger.compiler import CompilationError, load_artifacts
     from ledger.deploy import DeploymentError, verify_deployment
     from ledger.errors import LedgerError
-    from ledger.manifest import DeploymentManifest, default_manifest_path
+    from ledger.manifest import DeploymentManifest, find_manifest
 
     try:
         artifacts = load_artifacts()
         backend = RpcBackend(rpc)
-        manifest_path = manifest or default_manifest_path(backend.chain_id)
+        manifest_path = find_manifest(backend.chain_id, manifest, tell=errors.print)
         checks = verify_deployment(backend, DeploymentManifest.load(manifest_path), artifacts)
     except (CompilationError, DeploymentError, LedgerError, OSError, ValueError) as exc:
         raise fail(str(exc)) from exc

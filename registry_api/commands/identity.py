@@ -10,12 +10,18 @@ import typer
 
 from registry_api.commands.console import (
     console,
+    errors,
     fail,
     key_password,
 )
 from registry_api.identity import CA_PASSWORD_ENV, PARTICIPANT_VALID_DAYS
 from wallets.display import markup_safe
-from wallets.passwords import KEY_PASSWORD_ENV, PasswordUnavailable, password_from
+from wallets.passwords import (
+    KEY_PASSWORD_ENV,
+    KEY_PASSWORD_FILE_ENV,
+    PasswordUnavailable,
+    password_from,
+)
 
 if TYPE_CHECKING:
     from ledger.certificates import ParticipantCertificate, ParticipantIdentity
@@ -52,7 +58,10 @@ KeyFileOption = Annotated[
 ]
 PasswordFileOption = Annotated[
     Path | None,
-    typer.Option(help=f"Office keystore password file (or set {KEY_PASSWORD_ENV})."),
+    typer.Option(
+        help=f"Office keystore password file (or set {KEY_PASSWORD_ENV} or "
+        f"{KEY_PASSWORD_FILE_ENV})."
+    ),
 ]
 ParticipantIdOption = Annotated[int, typer.Option(help="The participant id the office assigns.")]
 LegalNameOption = Annotated[str, typer.Option(help="Legal name, as in the identity documents.")]
@@ -122,14 +131,14 @@ def _open_ledger(rpc: str, manifest: Path | None, sender: LocalSigner | None = N
     from ledger.backends.rpc import RpcBackend
     from ledger.compiler import load_artifacts
     from ledger.deploy import open_ledger
-    from ledger.manifest import DeploymentManifest, default_manifest_path
+    from ledger.manifest import DeploymentManifest, find_manifest
 
     backend = RpcBackend(rpc)
     try:
         chain_id = backend.chain_id
     except OSError:  # requests' connection errors are OSErrors; their text is a page long
         raise fail(f"cannot reach a ledger node at {rpc}") from None
-    path = manifest or default_manifest_path(chain_id)
+    path = find_manifest(chain_id, manifest, tell=errors.print)
     artifacts = load_artifacts()
     return open_ledger(backend, DeploymentManifest.load(path), artifacts, sender)
 

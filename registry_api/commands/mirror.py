@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from registry_api.commands.console import console, fail
+from registry_api.commands.console import console, errors, fail
 from wallets.display import markup_safe
 
 if TYPE_CHECKING:
@@ -67,12 +67,14 @@ def _open(
     from ledger.backends.rpc import RpcBackend
     from ledger.compiler import load_artifacts
     from ledger.deploy import DeploymentError
-    from ledger.manifest import DeploymentManifest, default_manifest_path
+    from ledger.manifest import DeploymentManifest, find_manifest
     from registry_api.db.session import open_database
     from registry_api.mirror.indexer import Indexer, IndexerOptions
 
     backend = RpcBackend(settings.rpc_url)
-    manifest_path = settings.manifest or default_manifest_path(backend.chain_id)
+    manifest_path = find_manifest(
+        backend.chain_id, settings.manifest, settings.data_dir, tell=errors.print
+    )
     manifest = DeploymentManifest.load(manifest_path)
     if manifest.chain_id != backend.chain_id:
         raise DeploymentError(

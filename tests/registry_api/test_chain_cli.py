@@ -117,6 +117,55 @@ def test_init_needs_a_password_and_an_empty_directory(
     assert "not an empty directory" in " ".join(again.output.split())
 
 
+def test_init_takes_the_password_from_the_file_named_by_ipledger_key_password_file(
+    initialized: Path, tmp_path: Path
+) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+
+    # An initialized directory: past the password, init stops before it writes anything.
+    result = runner.invoke(
+        app,
+        ["chain", "init", "--data-dir", str(initialized)],
+        env={"IPLEDGER_KEY_PASSWORD": None, "IPLEDGER_KEY_PASSWORD_FILE": str(password_file)},
+    )
+
+    assert result.exit_code == 1
+    assert "password is needed" not in " ".join(result.output.split())
+    assert "not an empty directory" in " ".join(result.output.split())
+
+
+def test_a_command_finds_the_manifest_of_the_data_directory_and_says_which_file_it_uses(
+    served: Served, initialized: Path, tmp_path: Path
+) -> None:
+    # No --manifest, no IPLEDGER_MANIFEST, and no ~/.ipledger/deployments/CHAIN_ID.json.
+    env = {"HOME": str(tmp_path), "IPLEDGER_MANIFEST": None, "IPLEDGER_DATA_DIR": str(initialized)}
+
+    result = runner.invoke(app, ["contracts", "verify", "--rpc", served.url], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert str(initialized / "manifest.json") in " ".join(result.output.split())
+
+
+def test_without_any_manifest_a_command_says_in_one_sentence_what_to_pass(
+    served: Served, tmp_path: Path
+) -> None:
+    env = {
+        "HOME": str(tmp_path),
+        "IPLEDGER_MANIFEST": None,
+        "IPLEDGER_DATA_DIR": str(tmp_path / "no-chain"),
+    }
+
+    result = runner.invoke(app, ["contracts", "verify", "--rpc", served.url], env=env)
+
+    shown = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "no deployment manifest for chain 8888" in shown
+    assert "--manifest" in shown
+    assert "IPLEDGER_MANIFEST" in shown
+    assert "Traceback" not in result.output
+
+
 def test_a_served_chain_answers_web3_and_the_ledger_library_over_http(
     served: Served, initialized: Path, artifacts: ArtifactSet
 ) -> None:

@@ -34,7 +34,13 @@ from wallets.signer import LocalSigner
 runner = CliRunner()
 PASSWORD = "correct horse battery"
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
-NO_ENV = {"IPLEDGER_KEY_PASSWORD": None, "IPLEDGER_WALLET_DIR": None}
+NO_ENV = {
+    "IPLEDGER_KEY_PASSWORD": None,
+    "IPLEDGER_KEY_PASSWORD_FILE": None,
+    "IPLEDGER_WALLET_DIR": None,
+    "IPLEDGER_OFFICE_ROOT": None,
+    "IPLEDGER_MANIFEST": None,
+}
 GAMMA_ID = 20
 TITLE = "Compliant gripper for fruit harvesting"
 
@@ -74,6 +80,22 @@ def test_a_wallet_is_created_listed_and_shows_its_address_and_public_key(
     assert public.exit_code == 0, public.output
     public_key = bytes.fromhex(public.stdout.split()[1][2:])
     assert to_checksum_address(keccak(public_key[1:])[-20:]) == shown
+
+
+def test_wallet_commands_take_the_password_from_the_file_named_by_ipledger_key_password_file(
+    tmp_path: Path, password_file: Path
+) -> None:
+    wallets = str(tmp_path / "wallets")
+    env = {**NO_ENV, "IPLEDGER_KEY_PASSWORD_FILE": str(password_file)}
+
+    created = runner.invoke(app, ["wallet", "new", "acme", "--wallet-dir", wallets], env=env)
+    public = runner.invoke(
+        app, ["wallet", "address", "--public-key", "--wallet-dir", wallets], env=env
+    )
+
+    assert created.exit_code == 0, created.output
+    assert public.exit_code == 0, public.output
+    assert len(public.stdout.split()) == 2  # the address and the public key, no prompt
 
 
 def test_a_hex_key_typed_at_the_prompt_is_imported_and_never_echoed(tmp_path: Path) -> None:
@@ -237,6 +259,7 @@ def test_an_assignment_signed_with_the_cli_is_filed_and_registered_by_the_contra
     assert f"deadline {deadline:%Y-%m-%d %H:%M} UTC (in 7 days)" in shown
     assert f"chain chain {world.ledger.chain.chain_id}, IPAssetRegistry at" in shown
     assert "warning" not in shown
+    assert "unverified" not in shown
     signed = json.loads(out.read_text())
     assert signed["signer"] == signing.gamma
     assert f"signature: {signed['signature']}" in shown
@@ -249,6 +272,21 @@ def test_an_assignment_signed_with_the_cli_is_filed_and_registered_by_the_contra
     filed = world.ledger.connect(world.beta).assets.file_assignment(assignment, signatures)
     registered = world.ledger.assets.register_assignment(assignment, filed.event.signers)
     assert registered.event.owners == (Share(BETA_ID, 10_000),)
+
+
+@on_anvil
+def test_without_the_office_root_the_review_says_that_names_are_unverified(
+    signing: Signing,
+) -> None:
+    at = signing.options.index("--office-root")
+    options = signing.options[:at] + signing.options[at + 2 :]
+
+    result = wallet("sign", str(signing.file(*signing.draft())), *options, "--yes")
+
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.stdout.split())
+    assert "Gamma Materials GmbH" in shown
+    assert shown.count("names are unverified") == 1
 
 
 @on_anvil
