@@ -82,7 +82,7 @@ def create_app(registry: Registry) -> FastAPI:
 
         Always 200 while the service itself runs: a node or a database that is down is reported
         (`status` "degraded", the part's `up` false and its `problem` in words), and what it
-        would have told is null. The node is shared by every instance, so taking an instance
+        would have told is null; a mirror stopped before a log it cannot apply is "degraded" too. The node is shared by every instance, so taking an instance
         out of a load balancer for it would not help; read `status` to alert.
         """
         node = database = Part(up=True, problem=None)
@@ -99,7 +99,7 @@ def create_app(registry: Registry) -> FastAPI:
             database = Part(up=False, problem=database_fault(exc) or "the database failed")
         fault = registry.indexer.fault
         return {
-            "status": "ok" if node.up and database.up else "degraded",
+            "status": "ok" if node.up and database.up and fault is None else "degraded",
             "chain_id": registry.chain_id,
             "head": head,
             "mirrored_block": mirrored,

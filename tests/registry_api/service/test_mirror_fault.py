@@ -66,6 +66,7 @@ def test_a_title_with_nul_put_on_chain_stops_the_mirror_with_the_reason_until_it
     assert stopped["contract"] == registry.ledger.manifest.contracts["IPAssetRegistry"].address
     assert "AssetRegistered.title holds U+0000" in stopped["reason"]
     assert answer["mirrored_block"] < block  # the checkpoint stays before the block
+    assert answer["status"] == "degraded"
     assert service.client.get(right).status_code == 404  # not there yet, and health says why
 
     # On a chain that keeps a real register (the embedded one, Besu) the block stays, and the
