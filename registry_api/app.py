@@ -82,8 +82,9 @@ def create_app(registry: Registry) -> FastAPI:
 
         Always 200 while the service itself runs: a node or a database that is down is reported
         (`status` "degraded", the part's `up` false and its `problem` in words), and what it
-        would have told is null; a mirror stopped before a log it cannot apply is "degraded" too. The node is shared by every instance, so taking an instance
-        out of a load balancer for it would not help; read `status` to alert.
+        would have told is null; a mirror stopped before a log it cannot apply is "degraded"
+        too. The node is shared by every instance, so taking an instance out of a load balancer
+        for it would not help; read `status` to alert.
         """
         node = database = Part(up=True, problem=None)
         head = mirrored = queued = None
