@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-from collections.abc import Iterator
+import random
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -129,6 +130,36 @@ def world(deployed: Parties, backend: ChainBackend) -> Iterator[Parties]:
         yield deployed
     finally:
         backend.revert(snapshot)
+
+
+#: Replays a kill or crash test's random choices: `IPLEDGER_TEST_SEED=<seed> pytest <test>`.
+SEED_ENV = "IPLEDGER_TEST_SEED"
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The seed of a test's random choices (kill points, sleeps), printed in its report.
+
+    Taken from IPLEDGER_TEST_SEED when set, so that a failure seen once can be run again as it
+    happened; otherwise drawn fresh, so that every run tries other moments.
+    """
+    given = os.environ.get(SEED_ENV)
+    value = int(given) if given else random.SystemRandom().randrange(1 << 32)
+    request.node.user_properties.append(("seed", value))
+    return value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    for name, value in item.user_properties:
+        if name == "seed" and report.when == "call":
+            report.sections.append(
+                ("seed", f"seed {value}: run again with {SEED_ENV}={value} pytest {item.nodeid}")
+            )
+    return report
 
 
 @pytest.fixture(scope="session")

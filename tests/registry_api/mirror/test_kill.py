@@ -33,7 +33,7 @@ IPLEDGER = Path(sys.executable).parent / "ipledger"
 @pytest.mark.postgresql
 @pytest.mark.slow
 def test_an_indexer_killed_at_random_moments_leaves_a_mirror_equal_to_a_fresh_index(
-    artifacts: ArtifactSet, postgres: PostgresServer, tmp_path: Path
+    artifacts: ArtifactSet, postgres: PostgresServer, tmp_path: Path, seed: int
 ) -> None:
     node = start_anvil()
     try:
@@ -70,7 +70,7 @@ def test_an_indexer_killed_at_random_moments_leaves_a_mirror_equal_to_a_fresh_in
                 state = read_state(session, chain_id)
             return -1 if state is None else state.head.number
 
-        rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+        rng = random.Random(seed)
         progress = []
         for kill in range(KILLS):
             before = checkpoint()

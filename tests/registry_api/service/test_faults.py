@@ -136,6 +136,9 @@ def on_node(tmp_path: Path, artifacts: ArtifactSet) -> Iterator[OnNode]:
             with TestClient(create_app(registry)) as client:
                 yield OnNode(registry, client, office, anvil, node)
         finally:
+            # The relay first: its hung connections fail at once, so the registry's loops
+            # stop without waiting out their requests' timeouts.
+            node.close()
             registry.close()
     finally:
         node.close()

@@ -380,9 +380,9 @@ def _deploy_on(node: AnvilNode, tmp_path: Path, artifacts: ArtifactSet) -> tuple
 
 
 def test_writes_in_flight_when_the_service_is_killed_end_on_chain_exactly_once(
-    stack: Stack, artifacts: ArtifactSet
+    stack: Stack, artifacts: ArtifactSet, seed: int
 ) -> None:
-    rng = random.Random(int.from_bytes(os.urandom(4), "big"))
+    rng = random.Random(seed)
     service = Service(stack)
     writes = rights_to_register()
     answers = Answers()
